@@ -1,0 +1,145 @@
+/**
+ * One upload session: `_uploads/<id>/{data,startedat,hashstates/...}`. Chunks are hashed as they are
+ * written; commit verifies the digest, moves the data into the global blob store (an atomic rename
+ * on a filesystem) and links it into the repository. A crash at any point leaves either a resumable
+ * upload or nothing, never a half blob under `blobs/`.
+ */
+import { parseDigest, type Digest } from '../digest/digest.js';
+import { BlobUploadUnknownError, DigestInvalidError, SizeInvalidError } from '../distribution/errors.js';
+import type { CallOptions, Descriptor } from '../distribution/types.js';
+import { OCTET_STREAM } from './blob-store.js';
+import type { StorageDriver } from './driver/driver.js';
+import { PathNotFoundError } from './driver/errors.js';
+import { deleteIfPresent } from './link.js';
+import { blobDataPath, uploadDataPath, uploadDir } from './paths.js';
+import { digestStored, type UploadHashers } from './upload-hashers.js';
+
+/** What a finished upload needs from its repository: make the blob visible there. */
+export interface UploadLinker {
+  linkBlob(descriptor: Descriptor, opts?: CallOptions): Promise<void>;
+}
+
+export interface AppendOptions extends CallOptions {
+  /** The offset the client says the chunk starts at (Content-Range); checked against the size. */
+  expectedOffset?: number;
+}
+
+export class BlobUpload {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly hashers: UploadHashers,
+    private readonly linker: UploadLinker,
+    readonly repository: string,
+    readonly id: string,
+    readonly startedAt: Date,
+    private currentSize: number,
+  ) {}
+
+  /** Bytes received so far. */
+  get size(): number {
+    return this.currentSize;
+  }
+
+  private get key(): string {
+    return `${this.repository}/${this.id}`;
+  }
+
+  /**
+   * Append a chunk from a stream. Whatever arrives before an error (a client that disconnects) is
+   * kept and hashed, so the client can ask for the upload's status and continue.
+   */
+  async append(source: AsyncIterable<Uint8Array>, opts: CallOptions = {}): Promise<number> {
+    const { hasher } = await this.hashers.at(this.driver, this.repository, this.id, this.currentSize, 'sha256', opts);
+    let writer;
+    try {
+      writer = await this.driver.writer(uploadDataPath(this.repository, this.id), { append: true, signal: opts.signal });
+    } catch (err) {
+      if (err instanceof PathNotFoundError) throw new BlobUploadUnknownError(this.id);
+      throw err;
+    }
+    if (writer.size !== hasher.offset) {
+      // Someone else appended since we looked: start over from what storage says.
+      await writer.close();
+      throw new BlobUploadUnknownError(this.id);
+    }
+    let failure: unknown;
+    try {
+      for await (const chunk of source) {
+        if (chunk.length === 0) continue;
+        await writer.write(chunk);
+        hasher.update(chunk);
+      }
+    } catch (err) {
+      failure = err;
+    }
+    try {
+      await writer.close();
+    } catch (err) {
+      this.hashers.forget(this.key);
+      throw failure ?? err;
+    }
+    this.currentSize = writer.size;
+    if (hasher.offset === this.currentSize) {
+      this.hashers.remember(this.key, hasher);
+      await this.hashers.save(this.driver, this.repository, this.id, hasher).catch(() => undefined);
+    } else {
+      this.hashers.forget(this.key);
+    }
+    if (failure) throw failure;
+    return this.currentSize;
+  }
+
+  /**
+   * Finish: verify the digest (and size when given), move the bytes into the blob store, link them
+   * into the repository and remove the session. A wrong digest cancels the upload, as the reference does.
+   */
+  async commit(expected: string, opts: CallOptions & { size?: number } = {}): Promise<Descriptor> {
+    let parsed;
+    try {
+      parsed = parseDigest(expected);
+    } catch (err) {
+      throw new DigestInvalidError((err as Error).message);
+    }
+    const dataPath = uploadDataPath(this.repository, this.id);
+    let size: number;
+    try {
+      size = (await this.driver.stat(dataPath, opts)).size;
+    } catch (err) {
+      if (err instanceof PathNotFoundError) throw new BlobUploadUnknownError(this.id);
+      throw err;
+    }
+    if (opts.size !== undefined && opts.size !== size) {
+      await this.cancel();
+      throw new SizeInvalidError(`upload is ${size} bytes, expected ${opts.size}`);
+    }
+    let actual: string;
+    if (parsed.algorithm === 'sha256') {
+      actual = (await this.hashers.at(this.driver, this.repository, this.id, size, 'sha256', opts)).hasher.digest();
+    } else {
+      actual = await digestStored(this.driver, dataPath, parsed.algorithm, opts);
+    }
+    if (actual !== parsed.digest) {
+      await this.cancel();
+      throw new DigestInvalidError('provided digest did not match uploaded content', { expected: parsed.digest, actual });
+    }
+    const digest: Digest = parsed.digest;
+    const target = blobDataPath(digest);
+    let present = false;
+    try {
+      present = (await this.driver.stat(target, opts)).size === size;
+    } catch (err) {
+      if (!(err instanceof PathNotFoundError)) throw err;
+    }
+    if (!present) await this.driver.move(dataPath, target, opts);
+    const descriptor: Descriptor = { digest, size, mediaType: OCTET_STREAM };
+    await this.linker.linkBlob(descriptor, opts);
+    await this.cancel();
+    return descriptor;
+  }
+
+  /** Remove the session and everything in it; idempotent. */
+  async cancel(): Promise<void> {
+    this.hashers.forget(this.key);
+    await deleteIfPresent(this.driver, uploadDir(this.repository, this.id));
+  }
+}

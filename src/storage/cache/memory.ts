@@ -1,0 +1,85 @@
+/** An in-memory blob descriptor cache bounded by entry count (`storage.cache.blobdescriptorsize`). */
+import type { Digest } from '../../digest/digest.js';
+import type { Descriptor } from '../../distribution/types.js';
+import type { BlobDescriptorCacheProvider, BlobDescriptorService } from './cache.js';
+
+export const DEFAULT_BLOB_DESCRIPTOR_SIZE = 10000;
+
+/** A Map used as an LRU: reads move an entry to the end, inserts past the bound evict the oldest. */
+class BoundedLRU<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly limit: number) {}
+
+  get(key: string): V | undefined {
+    const value = this.map.get(key);
+    if (value !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: string, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    while (this.map.size > this.limit) {
+      const oldest = this.map.keys().next();
+      if (oldest.done) break;
+      this.map.delete(oldest.value);
+    }
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+export class InMemoryBlobDescriptorCache implements BlobDescriptorCacheProvider {
+  private readonly descriptors: BoundedLRU<Descriptor>;
+  /** Repository membership, keyed `<repository>@<digest>`; shares the same bound. */
+  private readonly membership: BoundedLRU<true>;
+
+  constructor(size: number = DEFAULT_BLOB_DESCRIPTOR_SIZE) {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new Error(`blob descriptor cache size must be a positive integer, got ${size}`);
+    this.descriptors = new BoundedLRU(size);
+    this.membership = new BoundedLRU(size);
+  }
+
+  async get(digest: Digest): Promise<Descriptor | undefined> {
+    return this.descriptors.get(digest);
+  }
+
+  async set(digest: Digest, descriptor: Descriptor): Promise<void> {
+    this.descriptors.set(digest, { ...descriptor });
+  }
+
+  async clear(digest: Digest): Promise<void> {
+    this.descriptors.delete(digest);
+  }
+
+  repositoryScoped(repository: string): BlobDescriptorService {
+    const key = (digest: Digest) => `${repository}@${digest}`;
+    return {
+      get: async (digest) => {
+        if (!this.membership.get(key(digest))) return undefined;
+        return this.descriptors.get(digest);
+      },
+      set: async (digest, descriptor) => {
+        this.membership.set(key(digest), true);
+        this.descriptors.set(digest, { ...descriptor });
+      },
+      clear: async (digest) => {
+        this.membership.delete(key(digest));
+      },
+    };
+  }
+
+  /** Entries held (for tests of the bound). */
+  get entries(): { descriptors: number; membership: number } {
+    return { descriptors: this.descriptors.size, membership: this.membership.size };
+  }
+}
