@@ -3,7 +3,7 @@
  * repository. It knows nothing of repositories; access goes through LinkedBlobStore.
  */
 import type { Readable } from 'node:stream';
-import { digestOf, type Digest } from '../digest/digest.js';
+import { digestOf, type Algorithm, type Digest } from '../digest/digest.js';
 import { BlobUnknownError } from '../distribution/errors.js';
 import type { BlobStatter, CallOptions, Descriptor } from '../distribution/types.js';
 import type { StorageDriver } from './driver/driver.js';
@@ -56,8 +56,8 @@ export class BlobStore implements BlobStatter {
   }
 
   /** Store small content (a manifest) under its digest; a no-op when it is already there. */
-  async put(content: Buffer, opts?: CallOptions): Promise<Descriptor> {
-    const digest = digestOf(content);
+  async put(content: Buffer, opts?: CallOptions & { algorithm?: Algorithm }): Promise<Descriptor> {
+    const digest = digestOf(content, opts?.algorithm ?? 'sha256');
     if (!(await this.exists(digest, opts))) await this.driver.putContent(blobDataPath(digest), content, opts);
     return { digest, size: content.length, mediaType: OCTET_STREAM };
   }

@@ -34,7 +34,7 @@ export class ManifestRevisions {
   }
 
   /** Store the bytes globally and link them into the repository. */
-  async put(content: Buffer, opts?: CallOptions): Promise<Digest> {
+  async put(content: Buffer, opts?: CallOptions & { algorithm?: Algorithm }): Promise<Digest> {
     const { digest } = await this.blobs.put(content, opts);
     await writeLink(this.driver, manifestRevisionLinkPath(this.repository, digest), digest, opts);
     return digest;
