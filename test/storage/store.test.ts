@@ -80,15 +80,18 @@ describe('uploads', () => {
     const whole = Buffer.concat(parts);
     const expected = digestOf(whole);
 
-    let first: Registry | undefined = newRegistry();
-    const upload = await first.repository('chunks/a').blobs.createUpload();
-    await upload.append(chunks(parts[0]!));
-    first = undefined; // the first instance is gone; only storage remains
+    // The first instance lives only inside this block; afterwards only storage remains.
+    const upload = await (async () => {
+      const first = newRegistry();
+      const up = await first.repository('chunks/a').blobs.createUpload();
+      await up.append(chunks(parts[0]!));
+      return up;
+    })();
 
     const second = newRegistry();
     const resumed = await second.repository('chunks/a').blobs.getUpload(upload.id);
     assert.equal(resumed.size, parts[0]!.length);
-    const states = await readdir(join(V2(), 'repositories/chunks/a/_uploads', upload.id, 'hashstates/sha256')).catch(() => []);
+    const states = await readdir(join(V2(), 'repositories/chunks/a/_uploads', upload.id, 'hashstates/sha256')).catch((): string[] => []);
     if (nativeHashStateAvailable) assert.ok(states.includes(String(parts[0]!.length)), `a hash state is saved at the chunk end, got ${states}`);
     await resumed.append(chunks(parts[1]!));
 
