@@ -1,0 +1,430 @@
+/**
+ * A storage driver over a local directory: driver path P lives at `rootdirectory + P`.
+ *
+ * - putContent writes a sibling temp file (its name holds a `~`, which no valid driver path can
+ *   contain) and renames it over the target, so readers see either the old or the new bytes.
+ *   list/walk ignore any entry whose name falls outside the path grammar, temp files included.
+ * - A writer writes straight to the file at the path through two staging buffers: one fills while
+ *   the other is being written out, so the producer and the disk overlap with bounded memory.
+ * - Directories are implicit in the contract, so emptied parent directories are removed after
+ *   delete/move/cancel. Creators retry when a parent vanishes under them (see `#withParents`).
+ */
+import { constants as fsc } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, posix, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import type { CallOptions, FileInfo, FileWriter, RedirectOptions, StorageDriver, WalkDecision, WriterOptions } from './driver.js';
+import { PathNotFoundError, StorageDriverError, throwIfAborted, validateOffset, validatePath } from './errors.js';
+
+const NAME = 'filesystem';
+const VALID_NAME = /^[A-Za-z0-9._-]+$/;
+const STAGING_SIZE = 1 << 20;
+const READ_CHUNK = 1 << 20;
+const PARENT_RETRIES = 8;
+
+export interface FilesystemDriverOptions {
+  rootdirectory: string;
+}
+
+function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = errCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Turn whatever a filesystem call threw into what the contract promises: the abort reason when
+ * the signal fired, PathNotFoundError for a missing path, StorageDriverError otherwise (the raw
+ * error, which names the host directory, is kept only as `cause`).
+ */
+function failure(err: unknown, path: string, op: string, signal?: AbortSignal, missingMeansNotFound = true): Error {
+  if (signal?.aborted) return signal.reason as Error;
+  if (err instanceof StorageDriverError) return err;
+  if (missingMeansNotFound && isMissing(err)) return new PathNotFoundError(NAME, path, { cause: err });
+  return new StorageDriverError(`${NAME}: ${op} ${path} failed (${errCode(err) ?? 'error'})`, NAME, path, { cause: err });
+}
+
+function info(path: string, st: { size: number; mtime: Date; isDirectory(): boolean }): FileInfo {
+  const isDir = st.isDirectory();
+  return { path, size: isDir ? 0 : st.size, modTime: st.mtime, isDir };
+}
+
+function childPath(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+export class FilesystemDriver implements StorageDriver {
+  readonly name = NAME;
+  readonly #root: string;
+
+  constructor(options: FilesystemDriverOptions) {
+    if (!options?.rootdirectory) throw new Error('filesystem driver: rootdirectory is required');
+    this.#root = resolve(options.rootdirectory);
+  }
+
+  /** Host path of a validated driver path. */
+  #full(path: string): string {
+    return path === '/' ? this.#root : this.#root + path;
+  }
+
+  /**
+   * Run a creating operation, making the parents of `full` when it fails with ENOENT. Retried a
+   * few times because a concurrent delete may prune a parent between our mkdir and our create.
+   */
+  async #withParents<T>(full: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (errCode(err) !== 'ENOENT' || attempt >= PARENT_RETRIES) throw err;
+        await mkdir(dirname(full), { recursive: true });
+      }
+    }
+  }
+
+  /** Remove emptied directories from the parent of `path` up to (not including) the root. */
+  async #prune(path: string): Promise<void> {
+    for (let dir = posix.dirname(path); dir !== '/'; dir = posix.dirname(dir)) {
+      // Stop at the first directory that is not empty (or already gone, or busy).
+      if (!(await rmdir(this.#full(dir)).then(() => true, () => false))) return;
+    }
+  }
+
+  async getContent(path: string, opts?: CallOptions): Promise<Buffer> {
+    validatePath(NAME, path);
+    throwIfAborted(opts?.signal);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(this.#full(path), 'r');
+      if ((await fh.stat()).isDirectory()) throw new PathNotFoundError(NAME, path);
+      return await fh.readFile({ signal: opts?.signal });
+    } catch (err) {
+      throw failure(err, path, 'read', opts?.signal);
+    } finally {
+      await fh?.close().catch(() => {});
+    }
+  }
+
+  async putContent(path: string, content: Uint8Array | string, opts?: CallOptions): Promise<void> {
+    validatePath(NAME, path);
+    const signal = opts?.signal;
+    throwIfAborted(signal);
+    const full = this.#full(path);
+    const tmp = `${full}~tmp-${randomBytes(8).toString('hex')}`;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await this.#withParents(full, () => open(tmp, 'wx'));
+      await fh.writeFile(content, { signal });
+      await fh.datasync();
+      await fh.close();
+      fh = undefined;
+      throwIfAborted(signal);
+      await rename(tmp, full);
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      await rm(tmp, { force: true }).catch(() => {});
+      throw failure(err, path, 'write', signal, false);
+    }
+  }
+
+  async reader(path: string, offset: number, opts?: CallOptions): Promise<Readable> {
+    validatePath(NAME, path);
+    validateOffset(NAME, path, offset);
+    const signal = opts?.signal;
+    throwIfAborted(signal);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(this.#full(path), 'r');
+      const st = await fh.stat();
+      if (st.isDirectory()) throw new PathNotFoundError(NAME, path);
+      throwIfAborted(signal);
+      if (offset >= st.size) {
+        await fh.close();
+        return Readable.from([], { objectMode: false });
+      }
+      return fh.createReadStream({ start: offset, highWaterMark: READ_CHUNK, signal });
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      throw failure(err, path, 'open', signal);
+    }
+  }
+
+  async writer(path: string, opts?: WriterOptions): Promise<FileWriter> {
+    validatePath(NAME, path);
+    const signal = opts?.signal;
+    throwIfAborted(signal);
+    const full = this.#full(path);
+    let fh: FileHandle | undefined;
+    try {
+      fh = opts?.append ? await open(full, fsc.O_WRONLY | fsc.O_APPEND) : await this.#withParents(full, () => open(full, 'w'));
+      const size = (await fh.stat()).size;
+      throwIfAborted(signal);
+      return new FsWriter(fh, path, full, size, (p) => this.#prune(p));
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      // Append needs an existing regular file; a directory there means there is none.
+      if (opts?.append && errCode(err) === 'EISDIR' && !signal?.aborted) throw new PathNotFoundError(NAME, path, { cause: err });
+      throw failure(err, path, 'open for writing', signal, Boolean(opts?.append));
+    }
+  }
+
+  async stat(path: string, opts?: CallOptions): Promise<FileInfo> {
+    validatePath(NAME, path, true);
+    throwIfAborted(opts?.signal);
+    try {
+      if (path === '/') await mkdir(this.#root, { recursive: true });
+      return info(path, await stat(this.#full(path)));
+    } catch (err) {
+      throw failure(err, path, 'stat', opts?.signal);
+    }
+  }
+
+  /** Names of the visible children of a directory, sorted; throws ENOENT/ENOTDIR as fs does. */
+  async #children(path: string): Promise<string[]> {
+    const names = await readdir(this.#full(path));
+    return names.filter((n) => VALID_NAME.test(n)).sort();
+  }
+
+  async list(path: string, opts?: CallOptions): Promise<string[]> {
+    validatePath(NAME, path, true);
+    throwIfAborted(opts?.signal);
+    try {
+      const names = await this.#children(path);
+      return names.map((n) => childPath(path, n));
+    } catch (err) {
+      if (path === '/' && errCode(err) === 'ENOENT' && !opts?.signal?.aborted) return [];
+      throw failure(err, path, 'list', opts?.signal);
+    }
+  }
+
+  async move(src: string, dst: string, opts?: CallOptions): Promise<void> {
+    validatePath(NAME, src);
+    validatePath(NAME, dst);
+    const signal = opts?.signal;
+    throwIfAborted(signal);
+    const from = this.#full(src);
+    const to = this.#full(dst);
+    const sourceGone = (err: unknown) => failure(err, src, 'move', signal);
+    // A missing source is PathNotFoundError, never a reason to create the target's parents.
+    await lstat(from).catch((err: unknown) => Promise.reject(sourceGone(err)));
+    if (src === dst) return;
+    try {
+      await this.#withParents(to, async () => {
+        try {
+          await rename(from, to);
+        } catch (err) {
+          // ENOENT from rename is ambiguous: the source may have gone, or the target's parent.
+          if (errCode(err) === 'ENOENT') await lstat(from).catch((e: unknown) => Promise.reject(sourceGone(e)));
+          throw err;
+        }
+      });
+    } catch (err) {
+      throw failure(err, dst, 'move', signal, false);
+    }
+    await this.#prune(src);
+  }
+
+  async delete(path: string, opts?: CallOptions): Promise<void> {
+    validatePath(NAME, path, true);
+    throwIfAborted(opts?.signal);
+    try {
+      if (path === '/') {
+        const names = await readdir(this.#root).catch((err: unknown) => (errCode(err) === 'ENOENT' ? [] : Promise.reject(err)));
+        for (const n of names) await rm(`${this.#root}/${n}`, { recursive: true, force: true });
+        return;
+      }
+      const full = this.#full(path);
+      await lstat(full);
+      await rm(full, { recursive: true, force: true });
+    } catch (err) {
+      throw failure(err, path, 'delete', opts?.signal);
+    }
+    await this.#prune(path);
+  }
+
+  async walk(path: string, visit: (info: FileInfo) => WalkDecision | Promise<WalkDecision>, opts?: CallOptions): Promise<void> {
+    validatePath(NAME, path, true);
+    const signal = opts?.signal;
+    throwIfAborted(signal);
+    try {
+      if (path === '/') await mkdir(this.#root, { recursive: true });
+      const st = await stat(this.#full(path));
+      if (!st.isDirectory()) throw new PathNotFoundError(NAME, path);
+    } catch (err) {
+      throw failure(err, path, 'walk', signal);
+    }
+    await this.#walkDir(path, visit, signal);
+  }
+
+  /** Depth-first over one directory; resolves true when the visitor asked to stop. */
+  async #walkDir(dir: string, visit: (info: FileInfo) => WalkDecision | Promise<WalkDecision>, signal?: AbortSignal): Promise<boolean> {
+    let names: string[];
+    try {
+      names = await this.#children(dir);
+    } catch (err) {
+      if (isMissing(err) && !signal?.aborted) return false; // removed while we walked
+      throw failure(err, dir, 'walk', signal);
+    }
+    for (const name of names) {
+      throwIfAborted(signal);
+      const child = childPath(dir, name);
+      let fi: FileInfo;
+      try {
+        fi = info(child, await stat(this.#full(child)));
+      } catch (err) {
+        if (isMissing(err)) continue; // vanished between readdir and stat
+        throw failure(err, child, 'walk', signal);
+      }
+      const decision = await visit(fi);
+      if (decision === 'stop') return true;
+      if (fi.isDir && decision !== 'skip' && (await this.#walkDir(child, visit, signal))) return true;
+    }
+    return false;
+  }
+
+  async redirectURL(path: string, opts: RedirectOptions): Promise<string | undefined> {
+    validatePath(NAME, path);
+    throwIfAborted(opts?.signal);
+    return undefined;
+  }
+}
+
+type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
+
+/**
+ * The filesystem FileWriter. Chunks are copied into the current staging buffer (so the caller may
+ * reuse its chunk once write() resolves); a full buffer is handed to a background write while the
+ * other buffer fills. At most one background write is in flight, which is the backpressure.
+ * All calls are serialised on a promise chain so unawaited calls still run in order.
+ */
+class FsWriter implements FileWriter {
+  #size: number;
+  #state: WriterState = 'open';
+  #cur: Buffer | undefined;
+  #spare: Buffer | undefined;
+  #len = 0;
+  #inflight: Promise<void> | undefined;
+  #error: unknown;
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly path: string,
+    private readonly full: string,
+    size: number,
+    private readonly prune: (path: string) => Promise<void>,
+  ) {
+    this.#size = size;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(op);
+    this.#chain = run.catch(() => {});
+    return run;
+  }
+
+  /** Reject calls on a finished writer; `write` also fails fast after a background write error. */
+  #ensureOpen(opts: CallOptions | undefined, checkError: boolean): void {
+    throwIfAborted(opts?.signal);
+    if (this.#state !== 'open') throw new StorageDriverError(`${NAME}: writer for ${this.path} is ${this.#state}`, NAME, this.path);
+    if (checkError && this.#error !== undefined) throw failure(this.#error, this.path, 'write');
+  }
+
+  async #writeOut(buf: Buffer, len: number): Promise<void> {
+    for (let off = 0; off < len; ) {
+      const { bytesWritten } = await this.fh.write(buf, off, len - off, null);
+      off += bytesWritten;
+    }
+  }
+
+  /** Wait for the background write, then start writing the current buffer in the background. */
+  async #rotate(): Promise<void> {
+    await this.#inflight;
+    if (this.#error !== undefined) throw failure(this.#error, this.path, 'write');
+    const full = this.#cur as Buffer;
+    const len = this.#len;
+    this.#cur = this.#spare ?? Buffer.allocUnsafeSlow(STAGING_SIZE);
+    this.#spare = full;
+    this.#len = 0;
+    this.#inflight = this.#writeOut(full, len).catch((err: unknown) => {
+      this.#error ??= err;
+    });
+  }
+
+  /** Write out everything staged and wait for it. */
+  async #drain(): Promise<void> {
+    if (this.#len > 0) await this.#rotate();
+    await this.#inflight;
+    this.#inflight = undefined;
+    if (this.#error !== undefined) throw failure(this.#error, this.path, 'write');
+  }
+
+  write(chunk: Uint8Array, opts?: CallOptions): Promise<void> {
+    return this.#serial(async () => {
+      this.#ensureOpen(opts, true);
+      for (let off = 0; off < chunk.length; ) {
+        this.#cur ??= Buffer.allocUnsafeSlow(STAGING_SIZE);
+        const n = Math.min(chunk.length - off, STAGING_SIZE - this.#len);
+        this.#cur.set(chunk.subarray(off, off + n), this.#len);
+        this.#len += n;
+        off += n;
+        if (this.#len === STAGING_SIZE) await this.#rotate();
+      }
+      this.#size += chunk.length;
+    });
+  }
+
+  #finish(state: WriterState, sync: boolean, opts?: CallOptions): Promise<void> {
+    return this.#serial(async () => {
+      if (state === 'closed' && this.#state === 'closed') return;
+      this.#ensureOpen(opts, false);
+      this.#state = state;
+      try {
+        await this.#drain();
+        if (sync) await this.fh.datasync();
+      } catch (err) {
+        throw failure(err, this.path, 'write');
+      } finally {
+        this.#cur = this.#spare = undefined;
+        await this.fh.close().catch(() => {});
+      }
+    });
+  }
+
+  close(opts?: CallOptions): Promise<void> {
+    return this.#finish('closed', false, opts);
+  }
+
+  commit(opts?: CallOptions): Promise<void> {
+    return this.#finish('committed', true, opts);
+  }
+
+  cancel(opts?: CallOptions): Promise<void> {
+    return this.#serial(async () => {
+      if (this.#state === 'cancelled') return;
+      this.#ensureOpen(opts, false);
+      this.#state = 'cancelled';
+      await this.#inflight;
+      this.#cur = this.#spare = undefined;
+      // Only unlink the path if it still names our file (a putContent or move may have replaced it).
+      const mine = await this.fh.stat().catch(() => undefined);
+      await this.fh.close().catch(() => {});
+      const there = await lstat(this.full).catch(() => undefined);
+      if (!mine || !there || mine.ino !== there.ino || mine.dev !== there.dev) return;
+      try {
+        await rm(this.full, { force: true });
+      } catch (err) {
+        throw failure(err, this.path, 'cancel');
+      }
+      await this.prune(this.path);
+    });
+  }
+}
