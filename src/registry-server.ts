@@ -67,7 +67,7 @@ export function buildApp(config: Configuration, registry: Registry, logger: Logg
     logger.warn('http.secret is not set: generated a random one; instances behind a load balancer must share a configured secret');
   }
   return {
-    registry,
+    namespace: registry,
     logger,
     urls: { host: config.http.host || undefined, prefix: normalisePrefix(config.http.prefix), relative: config.http.relativeurls },
     deleteEnabled: config.storage.delete.enabled,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parseRepositoryName } from '../reference/reference.js';
-import type { Registry } from '../storage/registry.js';
+import type { Namespace, Repository } from '../distribution/services.js';
 import { RequestContext, type UrlOptions } from './context.js';
 import { HttpError, toWireError } from './errors.js';
 import { handleBase, handleCatalog, handleTags } from './handlers/listing.js';
@@ -20,7 +20,13 @@ import type { UploadState } from './upload-state.js';
 import type { ManifestPolicy } from './handlers/manifests.js';
 
 export interface AppOptions {
-  registry: Registry;
+  /** Where repositories come from: the storage registry, or a proxy in front of it. */
+  namespace: Namespace;
+  /**
+   * Wrappers applied to every repository a request opens, in order (notifications, metrics):
+   * cross-cutting behaviour lives here, never in the handlers.
+   */
+  decorators?: ((repo: Repository, ctx: RequestContext) => Repository)[];
   logger: Logger;
   urls: UrlOptions;
   /** `storage.delete.enabled`. */
@@ -47,6 +53,13 @@ export interface AppOptions {
 }
 
 export type Handler = (app: AppOptions, ctx: RequestContext) => Promise<void>;
+
+/** The repository a handler works on, with every configured decorator applied. */
+export function openRepository(app: AppOptions, ctx: RequestContext, name: string): Repository {
+  let repo = app.namespace.repository(name);
+  for (const decorate of app.decorators ?? []) repo = decorate(repo, ctx);
+  return repo;
+}
 
 const HANDLERS: Record<RouteName, Handler> = {
   base: handleBase,

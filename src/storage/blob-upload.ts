@@ -6,6 +6,7 @@
  */
 import { parseDigest, type Digest } from '../digest/digest.js';
 import { BlobUploadUnknownError, DigestInvalidError, SizeInvalidError } from '../distribution/errors.js';
+import type { BlobUploadSession } from '../distribution/services.js';
 import type { CallOptions, Descriptor } from '../distribution/types.js';
 import { OCTET_STREAM } from './blob-store.js';
 import type { StorageDriver } from './driver/driver.js';
@@ -24,7 +25,7 @@ export interface AppendOptions extends CallOptions {
   expectedOffset?: number;
 }
 
-export class BlobUpload {
+export class BlobUpload implements BlobUploadSession {
   constructor(
     private readonly driver: StorageDriver,
     private readonly hashers: UploadHashers,

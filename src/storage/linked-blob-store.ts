@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Digest } from '../digest/digest.js';
 import { BlobUnknownError, BlobUploadUnknownError } from '../distribution/errors.js';
+import type { BlobService } from '../distribution/services.js';
 import type { BlobContent, BlobStatter, CallOptions, Descriptor } from '../distribution/types.js';
 import type { BlobStore } from './blob-store.js';
 import { BlobUpload } from './blob-upload.js';
@@ -43,7 +44,7 @@ export interface LinkedBlobStoreDeps {
   hashers: UploadHashers;
 }
 
-export class LinkedBlobStore implements BlobStatter {
+export class LinkedBlobStore implements BlobService {
   constructor(private readonly deps: LinkedBlobStoreDeps) {}
 
   get repository(): string {
@@ -83,7 +84,7 @@ export class LinkedBlobStore implements BlobStatter {
   }
 
   /** Cross-repository mount: link a blob another repository can serve. Undefined when it can't. */
-  async mount(from: LinkedBlobStore, digest: Digest, opts?: CallOptions): Promise<Descriptor | undefined> {
+  async mount(from: BlobService, digest: Digest, opts?: CallOptions): Promise<Descriptor | undefined> {
     let descriptor: Descriptor;
     try {
       descriptor = await from.stat(digest, opts);

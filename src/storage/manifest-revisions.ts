@@ -4,6 +4,7 @@
  */
 import { ALGORITHMS, type Algorithm, type Digest } from '../digest/digest.js';
 import { ManifestUnknownError } from '../distribution/errors.js';
+import type { ManifestGetOptions, ManifestPutOptions, ManifestService } from '../distribution/services.js';
 import type { CallOptions } from '../distribution/types.js';
 import type { BlobStore } from './blob-store.js';
 import type { StorageDriver } from './driver/driver.js';
@@ -11,7 +12,7 @@ import { PathNotFoundError } from './driver/errors.js';
 import { deleteIfPresent, readLink, writeLink } from './link.js';
 import { manifestRevisionLinkPath, manifestRevisionsDir } from './paths.js';
 
-export class ManifestRevisions {
+export class ManifestRevisions implements ManifestService {
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
@@ -23,7 +24,7 @@ export class ManifestRevisions {
   }
 
   /** The manifest's bytes exactly as pushed; ManifestUnknownError when not in this repository. */
-  async get(digest: Digest, opts?: CallOptions): Promise<Buffer> {
+  async get(digest: Digest, opts?: ManifestGetOptions): Promise<Buffer> {
     if (!(await this.exists(digest, opts))) throw new ManifestUnknownError(digest);
     try {
       return await this.blobs.get(digest, opts);
@@ -34,7 +35,7 @@ export class ManifestRevisions {
   }
 
   /** Store the bytes globally and link them into the repository. */
-  async put(content: Buffer, opts?: CallOptions & { algorithm?: Algorithm }): Promise<Digest> {
+  async put(content: Buffer, opts?: ManifestPutOptions): Promise<Digest> {
     const { digest } = await this.blobs.put(content, opts);
     await writeLink(this.driver, manifestRevisionLinkPath(this.repository, digest), digest, opts);
     return digest;

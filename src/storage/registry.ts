@@ -13,6 +13,7 @@ import { ManifestRevisions } from './manifest-revisions.js';
 import { REPOSITORIES_ROOT } from './paths.js';
 import { TagStore } from './tag-store.js';
 import { UploadHashers } from './upload-hashers.js';
+import type { Namespace, Repository } from '../distribution/services.js';
 import type { CallOptions } from '../distribution/types.js';
 import type { BlobStatter } from '../distribution/types.js';
 
@@ -26,14 +27,9 @@ export interface RegistryOptions {
   tagConcurrencyLimit?: number;
 }
 
-export interface Repository {
-  readonly name: string;
-  readonly blobs: LinkedBlobStore;
-  readonly manifests: ManifestRevisions;
-  readonly tags: TagStore;
-}
+export type { Repository };
 
-export class Registry {
+export class Registry implements Namespace {
   readonly driver: StorageDriver;
   readonly blobStore: BlobStore;
   /** Global statter (through the cache when there is one), for the proxy and GC. */

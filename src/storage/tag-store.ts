@@ -1,13 +1,14 @@
 /** Tags of one repository: `_manifests/tags/<tag>/current/link` plus the `index/` history. */
 import type { Digest } from '../digest/digest.js';
 import { ManifestUnknownError } from '../distribution/errors.js';
+import type { TagService } from '../distribution/services.js';
 import type { CallOptions } from '../distribution/types.js';
 import type { StorageDriver } from './driver/driver.js';
 import { PathNotFoundError } from './driver/errors.js';
 import { deleteIfPresent, readLink, writeLink } from './link.js';
 import { tagCurrentLinkPath, tagDir, tagIndexLinkPath, tagsDir } from './paths.js';
 
-export class TagStore {
+export class TagStore implements TagService {
   constructor(
     private readonly driver: StorageDriver,
     readonly repository: string,

@@ -24,7 +24,7 @@ export async function startTestRegistry(overrides: Partial<AppOptions> = {}): Pr
   const registry = new Registry({ driver: new FilesystemDriver({ rootdirectory: root }), cache: new InMemoryBlobDescriptorCache() });
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   const app: AppOptions = {
-    registry,
+    namespace: registry,
     logger: createLogger({ level: 'error', destination: quiet }),
     urls: { prefix: '', relative: false },
     deleteEnabled: true,

@@ -25,7 +25,7 @@ it('pushes 1 GiB through the store with flat memory', { timeout: 600_000 }, asyn
   const block = randomBytes(1024 * 1024);
   const hash = createHash('sha256');
   // The same 1 MiB block, stamped with its index so every MiB differs.
-  function* mib(from: number, count: number): Generator<Buffer> {
+  async function* mib(from: number, count: number): AsyncGenerator<Buffer> {
     for (let i = from; i < from + count; i++) {
       const b = Buffer.from(block);
       b.writeUInt32BE(i, 0);

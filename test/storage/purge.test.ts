@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
 import { Registry } from '../../src/storage/registry.js';
+import type { LinkedBlobStore } from '../../src/storage/linked-blob-store.js';
 import { purgeUploads, startUploadPurger, type PurgeResult } from '../../src/storage/purge.js';
 import { uploadStartedAtPath } from '../../src/storage/paths.js';
 import { digestOf } from '../../src/digest/digest.js';
@@ -37,7 +38,7 @@ describe('upload purging', () => {
     const old1 = await uploadStartedAgo('purge/a', 200 * HOUR);
     const old2 = await uploadStartedAgo('purge/deep/b', 169 * HOUR);
     const young = await uploadStartedAgo('purge/a', 2 * HOUR);
-    await registry.repository('purge/a').blobs.linkBlob({ digest: digestOf('x'), size: 1, mediaType: 'x' });
+    await (registry.repository('purge/a').blobs as LinkedBlobStore).linkBlob({ digest: digestOf('x'), size: 1, mediaType: 'x' });
 
     const dry = await purgeUploads(driver, { olderThan: new Date(Date.now() - 168 * HOUR), dryRun: true });
     assert.equal(dry.purged.length, 2);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
 import { Registry } from '../../src/storage/registry.js';
+import type { LinkedBlobStore } from '../../src/storage/linked-blob-store.js';
 import { InMemoryBlobDescriptorCache } from '../../src/storage/cache/memory.js';
 import { digestOf } from '../../src/digest/digest.js';
 import { BlobUnknownError, DigestInvalidError, ManifestUnknownError } from '../../src/distribution/errors.js';
@@ -194,7 +195,7 @@ describe('links, deletes and listings', () => {
   it('lists repositories in the reference order with a start-after key and a limit', async () => {
     const reg = newRegistry();
     const names = ['list/a', 'list/a-b', 'list/a/b', 'list/b', 'list/c/d/e', 'list/ab'];
-    for (const name of names) await reg.repository(name).blobs.linkBlob({ digest: digestOf(name), size: 1, mediaType: 'x' });
+    for (const name of names) await (reg.repository(name).blobs as LinkedBlobStore).linkBlob({ digest: digestOf(name), size: 1, mediaType: 'x' });
     const all = (await reg.repositories({ limit: 1000 })).filter((n) => n.startsWith('list/'));
     assert.deepEqual(all, ['list/a', 'list/a/b', 'list/a-b', 'list/ab', 'list/b', 'list/c/d/e']);
     assert.deepEqual(await reg.repositories({ last: 'list/a/b', limit: 2 }), ['list/a-b', 'list/ab']);

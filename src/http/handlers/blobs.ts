@@ -2,14 +2,14 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../../digest/digest.js';
-import type { Handler } from '../app.js';
+import { openRepository, type Handler } from '../app.js';
 import { headerValue } from '../context.js';
 import { HttpError } from '../errors.js';
 import { etagFor, notModified, sendEmpty } from '../respond.js';
 
 export const handleBlob: Handler = async (app, ctx) => {
   const { digest } = parseDigest(ctx.match.ref ?? '');
-  const repo = app.registry.repository(ctx.match.name ?? '');
+  const repo = openRepository(app, ctx, ctx.match.name ?? '');
   const opts = { signal: ctx.signal };
 
   if (ctx.method === 'DELETE') {
@@ -33,7 +33,7 @@ export const handleBlob: Handler = async (app, ctx) => {
     return;
   }
   if (app.redirect && ctx.method === 'GET') {
-    const url = await app.registry.blobStore.redirectURL(digest, 'GET', opts);
+    const url = await repo.blobs.redirectURL(digest, 'GET', opts);
     if (url) {
       sendEmpty(ctx.res, 307, { Location: url, 'Docker-Content-Digest': digest });
       return;
@@ -61,7 +61,7 @@ export const handleBlob: Handler = async (app, ctx) => {
     ctx.res.end();
     return;
   }
-  const body = await app.registry.blobStore.open(digest, start, opts);
+  const { body } = await repo.blobs.open(digest, { ...opts, offset: start });
   ctx.res.writeHead(status, headers);
   if (length === size - start) await pipeline(body, ctx.res, opts);
   else await pipeline(body, limit(length), ctx.res, opts);

@@ -1,6 +1,6 @@
 /** `/v2/`, `/v2/_catalog` and `/v2/<name>/tags/list`, with `n`/`last` pagination and `Link` headers. */
 import { NameUnknownError } from '../../distribution/errors.js';
-import type { Handler } from '../app.js';
+import { openRepository, type Handler } from '../app.js';
 import type { RequestContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { sendJSON } from '../respond.js';
@@ -31,7 +31,7 @@ export const handleCatalog: Handler = async (app, ctx) => {
     return;
   }
   // One more than asked tells whether another page exists.
-  const found = await app.registry.repositories({ last, limit: n + 1, signal: ctx.signal });
+  const found = await app.namespace.repositories({ last, limit: n + 1, signal: ctx.signal });
   const page = found.slice(0, n);
   const headers: Record<string, string> = {};
   if (found.length > n) headers.Link = linkHeader(ctx, '/v2/_catalog', n, page[page.length - 1] ?? '');
@@ -40,7 +40,7 @@ export const handleCatalog: Handler = async (app, ctx) => {
 
 export const handleTags: Handler = async (app, ctx) => {
   const name = ctx.match.name ?? '';
-  const repo = app.registry.repository(name);
+  const repo = openRepository(app, ctx, name);
   const all = await repo.tags.all({ signal: ctx.signal });
   if (!all) throw new NameUnknownError(name);
   const last = ctx.query.get('last');

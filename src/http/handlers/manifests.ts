@@ -8,8 +8,8 @@ import { MAX_MANIFEST_BYTES, parseManifest, storedManifestMediaType, type Manife
 import { negotiateFallbackChild, negotiateManifest, selectPlatformChild } from '../../manifest/negotiate.js';
 import { validateURLs, type URLPolicy } from '../../manifest/urls.js';
 import { parseReference, parseTag, type Tag } from '../../reference/reference.js';
-import type { Repository } from '../../storage/registry.js';
-import type { Handler } from '../app.js';
+import type { Repository } from '../../distribution/services.js';
+import { openRepository, type Handler } from '../app.js';
 import { headerValue, type RequestContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { etagFor, notModified, readBody, sendEmpty } from '../respond.js';
@@ -19,7 +19,7 @@ export interface ManifestPolicy {
 }
 
 export const handleManifest: Handler = async (app, ctx) => {
-  const repo = app.registry.repository(ctx.match.name ?? '');
+  const repo = openRepository(app, ctx, ctx.match.name ?? '');
   switch (ctx.method) {
     case 'GET':
     case 'HEAD':
@@ -36,7 +36,7 @@ async function getManifest(repo: Repository, ctx: RequestContext): Promise<void>
   const opts = { signal: ctx.signal };
   const ref = parseReference(ctx.match.ref ?? '');
   let digest: Digest = ref.kind === 'tag' ? await repo.tags.get(ref.tag, opts) : ref.digest;
-  let body = await repo.manifests.get(digest, opts);
+  let body = await repo.manifests.get(digest, { ...opts, tag: ref.kind === 'tag' ? ref.tag : undefined });
   let mediaType: string = storedManifestMediaType(body);
 
   const accept = ctx.req.headers.accept;
@@ -92,7 +92,7 @@ async function putManifest(repo: Repository, ctx: RequestContext, policy: Manife
   for (const d of manifest.urlChecks()) validateURLs(d, policy.urls);
   await checkReferences(repo, manifest, ctx.signal);
 
-  await repo.manifests.put(body, { ...opts, algorithm });
+  await repo.manifests.put(body, { ...opts, algorithm, mediaType: manifest.mediaType });
   const tags = ref.kind === 'tag' ? [ref.tag, ...extraTags] : extraTags;
   for (const tag of new Set(tags)) await repo.tags.tag(tag, digest, opts);
 

@@ -6,7 +6,7 @@
 import { parseDigest, type Digest } from '../../digest/digest.js';
 import { effectiveArtifactType, parseManifest } from '../../manifest/manifest.js';
 import { MEDIA_TYPE_OCI_INDEX } from '../../manifest/media-types.js';
-import type { Handler } from '../app.js';
+import { openRepository, type Handler } from '../app.js';
 import { sendJSON } from '../respond.js';
 
 interface ReferrerDescriptor {
@@ -21,7 +21,7 @@ const READ_CONCURRENCY = 8;
 
 export const handleReferrers: Handler = async (app, ctx) => {
   const { digest: subject } = parseDigest(ctx.match.ref ?? '');
-  const repo = app.registry.repository(ctx.match.name ?? '');
+  const repo = openRepository(app, ctx, ctx.match.name ?? '');
   const opts = { signal: ctx.signal };
   const artifactType = ctx.query.get('artifactType');
 

@@ -5,15 +5,15 @@
 import { parseDigest } from '../../digest/digest.js';
 import { BlobUploadInvalidError, RangeInvalidError } from '../../distribution/errors.js';
 import { isValidRepositoryName } from '../../reference/reference.js';
-import type { BlobUpload } from '../../storage/blob-upload.js';
-import type { AppOptions, Handler } from '../app.js';
+import type { BlobUploadSession } from '../../distribution/services.js';
+import { openRepository, type AppOptions, type Handler } from '../app.js';
 import { headerValue, type RequestContext } from '../context.js';
 import { HttpError } from '../errors.js';
 import { sendEmpty } from '../respond.js';
 
 export const handleUploadStart: Handler = async (app, ctx) => {
   const name = ctx.match.name ?? '';
-  const repo = app.registry.repository(name);
+  const repo = openRepository(app, ctx, name);
   const opts = { signal: ctx.signal };
 
   const mount = ctx.query.get('mount');
@@ -22,7 +22,7 @@ export const handleUploadStart: Handler = async (app, ctx) => {
     const { digest } = parseDigest(mount);
     // A source we can't use (bad name, no blob) means an ordinary upload instead, as the spec allows.
     if (isValidRepositoryName(from) && from !== name && (await mountAllowed(app, ctx, from))) {
-      const mounted = await repo.blobs.mount(app.registry.repository(from).blobs, digest, opts);
+      const mounted = await repo.blobs.mount(openRepository(app, ctx, from).blobs, digest, opts);
       if (mounted) {
         sendEmpty(ctx.res, 201, { Location: ctx.url(`/v2/${name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
         return;
@@ -57,7 +57,7 @@ export const handleUpload: Handler = async (app, ctx) => {
     const state = app.uploadState.unpack(stateToken);
     if (!state || state.name !== name || state.uuid !== id) throw new BlobUploadInvalidError('upload state is invalid or does not match the upload');
   }
-  const repo = app.registry.repository(name);
+  const repo = openRepository(app, ctx, name);
   const opts = { signal: ctx.signal };
   const upload = await repo.blobs.getUpload(id, opts);
 
@@ -91,7 +91,7 @@ export const handleUpload: Handler = async (app, ctx) => {
 };
 
 /** Headers telling the client where its upload stands and how to continue it. */
-function uploadHeaders(app: AppOptions, ctx: RequestContext, upload: BlobUpload): Record<string, string> {
+function uploadHeaders(app: AppOptions, ctx: RequestContext, upload: BlobUploadSession): Record<string, string> {
   const state = app.uploadState.pack({ name: upload.repository, uuid: upload.id, offset: upload.size, startedAt: upload.startedAt.toISOString() });
   return {
     Location: ctx.url(`/v2/${upload.repository}/blobs/uploads/${upload.id}?_state=${state}`),
@@ -101,7 +101,7 @@ function uploadHeaders(app: AppOptions, ctx: RequestContext, upload: BlobUpload)
 }
 
 /** A chunk must start where the upload ends; otherwise 416 and the upload stays as it was. */
-function checkChunkRange(app: AppOptions, ctx: RequestContext, upload: BlobUpload): void {
+function checkChunkRange(app: AppOptions, ctx: RequestContext, upload: BlobUploadSession): void {
   const header = headerValue(ctx.req.headers['content-range']);
   if (!header) return;
   const m = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(header.trim());
