@@ -29,6 +29,7 @@ import {
 } from './sections.js';
 import { DecodeContext, isAbsent, isMapping, obj, own, str, SourceMap, type Out, type Path } from './spec.js';
 import { storageSpec, type StorageConfig } from './storage.js';
+import { accessSpec, proxiesSpec, tokenServerSpec, type AccessConfig, type TokenServerConfig, type UpstreamConfig } from './extensions.js';
 
 /** The whole key tree; the environment override code walks it too. */
 export const CONFIG_SPEC = obj({
@@ -49,6 +50,10 @@ export const CONFIG_SPEC = obj({
   tags: tagsSpec,
   policy: policySpec,
   compatibility: compatibilitySpec,
+  // berth extensions (extensions.ts)
+  access: accessSpec,
+  tokenserver: tokenServerSpec,
+  proxies: proxiesSpec,
 });
 
 type Decoded = Out<typeof CONFIG_SPEC>;
@@ -91,6 +96,12 @@ export interface Configuration {
   catalog: CatalogConfig;
   tags: TagsConfig;
   policy: PolicyConfig;
+  /** berth: repository-level access rules. */
+  access: AccessConfig;
+  /** berth: the built-in token server. */
+  tokenserver: TokenServerConfig;
+  /** berth: pull-through upstreams by repository prefix, beside hosted repositories. */
+  proxies: UpstreamConfig[];
 }
 
 export class ConfigurationError extends Error {
@@ -247,6 +258,9 @@ export function checkConfiguration(raw: unknown, sources: SourceMap = new Source
     catalog: { maxentries: d.catalog.maxentries > 0 ? d.catalog.maxentries : 1000 },
     tags: d.tags,
     policy: d.policy,
+    access: d.access,
+    tokenserver: d.tokenserver,
+    proxies: d.proxies,
   };
   const ok = ctx.errors.length === 0;
   return { config: ok ? config : undefined, errors: ctx.errors, warnings: ctx.warnings };

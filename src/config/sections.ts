@@ -23,6 +23,7 @@ import {
   type Out,
   type Spec,
 } from './spec.js';
+import { notificationQueueSpec } from './extensions.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -156,7 +157,7 @@ const endpointSpec = obj({
 export type NotificationEndpoint = Out<typeof endpointSpec>;
 
 export const notificationsSpec = obj(
-  { events: obj({ includereferences: bool(false) }), endpoints: list(endpointSpec) },
+  { events: obj({ includereferences: bool(false) }), endpoints: list(endpointSpec), queue: notificationQueueSpec },
   { aliases: { eventconfig: 'events' } },
 );
 
