@@ -48,6 +48,8 @@ export interface AppOptions {
   gates?: ((ctx: RequestContext) => Promise<boolean | void> | boolean | void)[];
   /** May a cross-repository mount read from `from`? (auth: pull on the source). Default yes. */
   canMountFrom?: (ctx: RequestContext, from: string) => Promise<boolean> | boolean;
+  /** Handlers for paths outside the API (token endpoint): offered every request not under `<prefix>/v2`. */
+  routes?: ((req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>)[];
   /** Request accounting for metrics: called once per finished request. */
   onFinished?: (info: { route: RouteName | 'unknown'; method: string; status: number; durationMs: number }) => void;
 }
@@ -112,6 +114,18 @@ export function createRequestListener(app: AppOptions): (req: IncomingMessage, r
       res.end(method === 'HEAD' ? undefined : body);
     };
 
+    // Paths outside the API (the token endpoint) go to the extra routes first.
+    const apiRoot = `${app.urls.prefix}/v2`;
+    if (app.routes && app.routes.length > 0 && path !== apiRoot && !path.startsWith(`${apiRoot}/`)) {
+      const rawPath = path;
+      void (async () => {
+        for (const route of app.routes ?? []) {
+          if (await route(req, res, rawPath)) return;
+        }
+        fail(new HttpError('UNSUPPORTED', 'unknown API endpoint', { path: rawPath.slice(0, 300) }, 404));
+      })().catch(fail);
+      return;
+    }
     if (app.urls.prefix) {
       if (!path.startsWith(app.urls.prefix)) return fail(new HttpError('UNSUPPORTED', 'unknown API endpoint', undefined, 404));
       path = path.slice(app.urls.prefix.length) || '/';

@@ -1,0 +1,7 @@
+/**
+ * The installed features, in order (see composition.ts). Each feature adds one line here; the
+ * order matters where they wrap one another (metrics first so it measures the wrapped driver).
+ */
+import type { Installer } from './composition.js';
+
+export const INSTALLERS: Installer[] = [];
