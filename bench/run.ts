@@ -7,6 +7,7 @@
 //   --duration=s             length of each load workload (default 10)
 //   --repos=N                repositories in the catalog (default 10000)
 //   --keep                   keep the temp dir with both storage roots and logs
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  // Measure berth as `npm start` runs it: compiled, without the TypeScript loader.
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  process.env.BERTH_COMPILED = '1';
   const size = Math.round(args.sizeMiB * MiB);
   const chunk = 16 * MiB;
   const durationMs = args.durationS * 1000;

@@ -27,6 +27,7 @@ interface ShaAddon {
   readonly SHA512: number;
   create(kind: number): Buffer;
   update(kind: number, ctx: Buffer, data: Uint8Array): void;
+  updateAsync(kind: number, ctx: Buffer, chunks: Uint8Array[]): Promise<void>;
   digest(kind: number, ctx: Buffer): Buffer;
   exportState(kind: number, ctx: Buffer): Buffer;
   importState(kind: number, state: Uint8Array): Buffer;
@@ -153,15 +154,51 @@ class NativeHasher implements ResumableHasher {
 
   update(chunk: Uint8Array): void {
     checkChunk(chunk);
+    this.#idle();
     this.#addon.update(this.#kind, this.#ctx, chunk);
     this.#offset += chunk.byteLength;
   }
 
+  /** Background jobs queued and not yet finished; the context belongs to them meanwhile. */
+  #inflight = 0;
+  #tail: Promise<void> = Promise.resolve();
+
+  updateInBackground(chunks: Uint8Array[]): Promise<void> {
+    chunks.forEach(checkChunk);
+    const bytes = chunks.reduce((n, c) => n + c.byteLength, 0);
+    this.#offset += bytes;
+    this.#inflight++;
+    const job = this.#tail.then(() => this.#addon.updateAsync(this.#kind, this.#ctx, chunks));
+    const done = job.finally(() => {
+      this.#inflight--;
+    });
+    // Later jobs wait for this one whatever its fate; settled() reports a failure.
+    this.#tail = done.catch(() => undefined);
+    done.catch((err: unknown) => {
+      this.#failure ??= err;
+    });
+    return done;
+  }
+
+  #failure: unknown;
+
+  async settled(): Promise<void> {
+    await this.#tail;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #idle(): void {
+    if (this.#inflight > 0) throw new Error('hasher is busy hashing in the background: await settled() first');
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
   digest(): Digest {
+    this.#idle();
     return `${this.algorithm}:${this.#addon.digest(this.#kind, this.#ctx).toString('hex')}` as Digest;
   }
 
   exportState(): Buffer {
+    this.#idle();
     return this.#addon.exportState(this.#kind, this.#ctx);
   }
 }
@@ -184,6 +221,13 @@ class CryptoHasher implements ResumableHasher {
     this.#hash.update(chunk);
     this.#offset += chunk.byteLength;
   }
+
+  /** node:crypto has no background mode: hash now. */
+  async updateInBackground(chunks: Uint8Array[]): Promise<void> {
+    for (const c of chunks) this.update(c);
+  }
+
+  async settled(): Promise<void> {}
 
   digest(): Digest {
     return `${this.algorithm}:${this.#hash.copy().digest('hex')}` as Digest;

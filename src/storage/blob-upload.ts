@@ -25,6 +25,10 @@ export interface AppendOptions extends CallOptions {
   expectedOffset?: number;
 }
 
+/** Bytes handed to the background hasher at a time, and how many such batches may be in flight. */
+const HASH_BATCH = 1 << 20;
+const HASH_WINDOW = 4;
+
 export class BlobUpload implements BlobUploadSession {
   constructor(
     private readonly driver: StorageDriver,
@@ -63,15 +67,35 @@ export class BlobUpload implements BlobUploadSession {
       await writer.close();
       throw new BlobUploadUnknownError(this.id);
     }
+    // Hashing runs off the event loop in ~1 MiB batches, a few batches ahead at most, so the
+    // sha256 of one chunk overlaps the network and disk work of the next.
     let failure: unknown;
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    const queued: Promise<void>[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      queued.push(hasher.updateInBackground(batch));
+      batch = [];
+      batchBytes = 0;
+      if (queued.length > HASH_WINDOW) await queued.shift();
+    };
     try {
       for await (const chunk of source) {
         if (chunk.length === 0) continue;
         await writer.write(chunk);
-        hasher.update(chunk);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= HASH_BATCH) await flush();
       }
     } catch (err) {
       failure = err;
+    }
+    try {
+      await flush();
+      await hasher.settled();
+    } catch (err) {
+      failure ??= err;
     }
     try {
       await writer.close();

@@ -7,6 +7,7 @@ import { ManifestUnknownError } from '../distribution/errors.js';
 import type { ManifestGetOptions, ManifestPutOptions, ManifestService } from '../distribution/services.js';
 import type { CallOptions } from '../distribution/types.js';
 import type { BlobStore } from './blob-store.js';
+import type { ContentCache } from './content-cache.js';
 import type { StorageDriver } from './driver/driver.js';
 import { PathNotFoundError } from './driver/errors.js';
 import { deleteIfPresent, readLink, writeLink } from './link.js';
@@ -17,6 +18,7 @@ export class ManifestRevisions implements ManifestService {
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     readonly repository: string,
+    private readonly contents?: ContentCache,
   ) {}
 
   async exists(digest: Digest, opts?: CallOptions): Promise<boolean> {
@@ -26,8 +28,12 @@ export class ManifestRevisions implements ManifestService {
   /** The manifest's bytes exactly as pushed; ManifestUnknownError when not in this repository. */
   async get(digest: Digest, opts?: ManifestGetOptions): Promise<Buffer> {
     if (!(await this.exists(digest, opts))) throw new ManifestUnknownError(digest);
+    const cached = this.contents?.get(digest);
+    if (cached) return cached;
     try {
-      return await this.blobs.get(digest, opts);
+      const content = await this.blobs.get(digest, opts);
+      this.contents?.set(digest, content);
+      return content;
     } catch {
       // A revision link whose blob was garbage collected: the manifest is gone for this repository.
       throw new ManifestUnknownError(digest);

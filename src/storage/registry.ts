@@ -4,6 +4,7 @@
  * need from here; nothing else assembles the storage stack.
  */
 import { BlobStore } from './blob-store.js';
+import { ContentCache } from './content-cache.js';
 import type { BlobDescriptorCacheProvider, CacheObserver } from './cache/cache.js';
 import { CachedBlobStatter } from './cache/cached-statter.js';
 import type { StorageDriver } from './driver/driver.js';
@@ -35,6 +36,8 @@ export class Registry implements Namespace {
   /** Global statter (through the cache when there is one), for the proxy and GC. */
   readonly blobStatter: BlobStatter;
   private readonly hashers = new UploadHashers();
+  /** Manifest bytes by digest (immutable, so shared by every repository). */
+  private readonly manifestContents = new ContentCache();
 
   constructor(private readonly options: RegistryOptions) {
     this.driver = options.driver;
@@ -53,7 +56,7 @@ export class Registry implements Namespace {
     return {
       name,
       blobs: new LinkedBlobStore({ driver, blobs: this.blobStore, repository: name, statter, cache: scoped, hashers: this.hashers }),
-      manifests: new ManifestRevisions(driver, this.blobStore, name),
+      manifests: new ManifestRevisions(driver, this.blobStore, name, this.manifestContents),
       tags: new TagStore(driver, name, this.options.tagConcurrencyLimit),
     };
   }
@@ -61,35 +64,53 @@ export class Registry implements Namespace {
   /**
    * Repository names in the reference's order (component-wise: `a/b` sorts before `a-b`), strictly
    * after `last`, at most `limit`. A directory is a repository when it holds `_layers`, as in the
-   * reference; subtrees wholly before `last` are skipped without being read.
+   * reference. Built on `list` alone (one directory read per level, no stat per entry), reading a
+   * few sibling directories ahead; subtrees wholly before `last` are never read.
    */
   async repositories(opts: CallOptions & { last?: string; limit: number }): Promise<string[]> {
     const found: string[] = [];
     const last = opts.last ?? '';
-    const rootLength = REPOSITORIES_ROOT.length + 1;
     if (opts.limit <= 0) return found;
-    try {
-      await this.driver.walk(
-        REPOSITORIES_ROOT,
-        (info) => {
-          if (!info.isDir) return undefined;
-          const rel = info.path.slice(rootLength);
-          const base = rel.slice(rel.lastIndexOf('/') + 1);
-          if (base === '_layers') {
-            const repo = rel.slice(0, -'/_layers'.length);
-            if (compareRepositoryNames(last, repo) < 0) found.push(repo);
-            return found.length >= opts.limit ? 'stop' : 'skip';
+    const rootLength = REPOSITORIES_ROOT.length + 1;
+    const list = async (dir: string): Promise<string[]> => {
+      try {
+        return await this.driver.list(dir, opts);
+      } catch (err) {
+        if (err instanceof PathNotFoundError) return [];
+        throw err;
+      }
+    };
+    const descend = async (children: string[]): Promise<boolean> => {
+      const wanted = children.filter((child) => {
+        const rel = child.slice(rootLength);
+        const base = rel.slice(rel.lastIndexOf('/') + 1);
+        if (base.startsWith('_')) return false;
+        // Everything below `rel` sorts before `last` unless `rel` is a path prefix of it.
+        return !(last && compareRepositoryNames(rel, last) < 0 && !last.startsWith(`${rel}/`));
+      });
+      const LOOKAHEAD = 16;
+      const pending = new Map<number, Promise<string[]>>();
+      for (let i = 0; i < wanted.length; i++) {
+        for (let j = i; j < Math.min(wanted.length, i + LOOKAHEAD); j++) {
+          if (!pending.has(j)) {
+            const p = list(wanted[j]!);
+            p.catch(() => undefined); // read ahead: an error surfaces when (if) it is awaited
+            pending.set(j, p);
           }
-          if (base.startsWith('_')) return 'skip';
-          // Everything below `rel` sorts before `last` unless `rel` is a path prefix of it.
-          if (last && compareRepositoryNames(rel, last) < 0 && !last.startsWith(`${rel}/`)) return 'skip';
-          return undefined;
-        },
-        opts,
-      );
-    } catch (err) {
-      if (!(err instanceof PathNotFoundError)) throw err;
-    }
+        }
+        const dir = wanted[i]!;
+        const entries = await pending.get(i)!;
+        pending.delete(i);
+        const rel = dir.slice(rootLength);
+        if (entries.some((e) => e.endsWith('/_layers')) && compareRepositoryNames(last, rel) < 0) {
+          found.push(rel);
+          if (found.length >= opts.limit) return true;
+        }
+        if (await descend(entries)) return true;
+      }
+      return false;
+    };
+    await descend(await list(REPOSITORIES_ROOT));
     return found;
   }
 }

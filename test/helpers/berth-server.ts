@@ -9,13 +9,16 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * Start `node --import tsx src/cli/main.ts serve config.yml` from the repo root
  * on a free port, with the same generated config as startReferenceRegistry.
+ * With BERTH_COMPILED=1 (the benchmarks) it runs the compiled `bin/berth.js`
+ * instead, as `npm start` does: no TypeScript loader in the measured process.
  */
 export function startBerth(opts: RegistryOptions = {}): Promise<RegistryServer> {
+  const compiled = process.env.BERTH_COMPILED === '1';
   return launchRegistry(
     {
       name: 'berth',
       command: process.execPath,
-      args: (config) => ['--import', 'tsx', 'src/cli/main.ts', 'serve', config],
+      args: (config) => (compiled ? ['bin/berth.js', 'serve', config] : ['--import', 'tsx', 'src/cli/main.ts', 'serve', config]),
       cwd: REPO_ROOT,
       // tsx compiles on the fly, so the first start can be slow on a busy machine.
       readyTimeoutMs: 60_000,

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <node_api.h>
@@ -344,7 +345,124 @@ static napi_value js_import_state(napi_env env, napi_callback_info info) {
   return out;
 }
 
+
+/* ---- hashing off the event loop ------------------------------------------------- */
+
+/*
+ * updateAsync(kind, ctx, chunks[]) -> Promise: hashes the chunks into ctx on a libuv pool
+ * thread. The caller must not touch ctx (or the chunks) until the promise settles; references
+ * keep them alive meanwhile. Jobs on one ctx must be chained by the caller so they run in order.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int kind;
+  unsigned char *ctx;
+  napi_ref ctx_ref;
+  size_t count;
+  unsigned char **ptrs;
+  size_t *lens;
+  napi_ref *refs;
+} update_job;
+
+static void job_free(napi_env env, update_job *job) {
+  for (size_t i = 0; i < job->count; i++) {
+    if (job->refs[i]) napi_delete_reference(env, job->refs[i]);
+  }
+  if (job->ctx_ref) napi_delete_reference(env, job->ctx_ref);
+  free(job->ptrs);
+  free(job->lens);
+  free(job->refs);
+  free(job);
+}
+
+static void job_execute(napi_env env, void *data) {
+  (void)env;
+  update_job *job = data;
+  if (job->kind == KIND_SHA256) {
+    SHA256_CTX c;
+    memcpy(&c, job->ctx, sizeof c);
+    for (size_t i = 0; i < job->count; i++) SHA256_Update(&c, job->ptrs[i], job->lens[i]);
+    memcpy(job->ctx, &c, sizeof c);
+  } else {
+    SHA512_CTX c;
+    memcpy(&c, job->ctx, sizeof c);
+    for (size_t i = 0; i < job->count; i++) SHA512_Update(&c, job->ptrs[i], job->lens[i]);
+    memcpy(job->ctx, &c, sizeof c);
+  }
+}
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  update_job *job = data;
+  napi_value result;
+  if (status == napi_ok) {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, "background hashing was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  job_free(env, job);
+}
+
+static napi_value js_update_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  CALL(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  int kind;
+  unsigned char *ctx;
+  bool is_array = false;
+  if (argc < 3 || !get_kind(env, args[0], &kind) || !get_ctx(env, args[1], kind, &ctx)) return NULL;
+  if (napi_is_array(env, args[2], &is_array) != napi_ok || !is_array) {
+    napi_throw_type_error(env, NULL, "chunks must be an array of Uint8Array");
+    return NULL;
+  }
+  uint32_t count = 0;
+  CALL(env, napi_get_array_length(env, args[2], &count));
+  update_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->kind = kind;
+  job->ctx = ctx;
+  job->count = 0;
+  job->ptrs = calloc(count ? count : 1, sizeof *job->ptrs);
+  job->lens = calloc(count ? count : 1, sizeof *job->lens);
+  job->refs = calloc(count ? count : 1, sizeof *job->refs);
+  if (!job->ptrs || !job->lens || !job->refs) {
+    job_free(env, job);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value el;
+    if (napi_get_element(env, args[2], i, &el) != napi_ok || !get_bytes(env, el, &job->ptrs[i], &job->lens[i], "chunk") ||
+        napi_create_reference(env, el, 1, &job->refs[i]) != napi_ok) {
+      job->count = i;
+      job_free(env, job);
+      return NULL;
+    }
+    job->count = i + 1;
+  }
+  napi_value promise, name;
+  if (napi_create_reference(env, args[1], 1, &job->ctx_ref) != napi_ok ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "berth_sha_update", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, job_execute, job_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    job_free(env, job);
+    napi_throw_error(env, NULL, "cannot queue background hashing");
+    return NULL;
+  }
+  return promise;
+}
+
 /* ---- module registration ----------------------------------------------------------- */
+
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value v256, v512, stateSize256, stateSize512;
@@ -355,6 +473,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"create", NULL, js_create, NULL, NULL, NULL, napi_enumerable, NULL},
     {"update", NULL, js_update, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"updateAsync", NULL, js_update_async, NULL, NULL, NULL, napi_enumerable, NULL},
     {"digest", NULL, js_digest, NULL, NULL, NULL, napi_enumerable, NULL},
     {"exportState", NULL, js_export_state, NULL, NULL, NULL, napi_enumerable, NULL},
     {"importState", NULL, js_import_state, NULL, NULL, NULL, napi_enumerable, NULL},
