@@ -103,6 +103,7 @@ async function serve(path: string | undefined): Promise<number> {
 
 // Run when executed directly (tsx src/cli/main.ts ...); bin/berth.js imports main() instead.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.env.UV_THREADPOOL_SIZE ??= '16'; // as bin/berth.js; nothing has used the pool yet
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

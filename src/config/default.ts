@@ -10,7 +10,7 @@ import { parseYaml } from './yaml-source.js';
 export const DEFAULT_CONFIG_YAML = `version: 0.1
 log:
   level: info
-  formatter: text
+  formatter: json
   fields:
     service: registry
 storage:

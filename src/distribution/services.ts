@@ -17,7 +17,7 @@ export interface BlobUploadSession {
    * Append a chunk; what arrives before a failure is kept. Resolves to the new size. The source's
    * buffers must not be modified after they are yielded (they may still be hashed in the background).
    */
-  append(source: AsyncIterable<Uint8Array>, opts?: CallOptions): Promise<number>;
+  append(source: AsyncIterable<Uint8Array>, opts?: CallOptions & { final?: boolean }): Promise<number>;
   /** Verify and publish the blob; the session is gone afterwards. */
   commit(digest: string, opts?: CallOptions & { size?: number }): Promise<Descriptor>;
   /** Discard the session; idempotent. */

@@ -4,7 +4,7 @@
  * on a filesystem) and links it into the repository. A crash at any point leaves either a resumable
  * upload or nothing, never a half blob under `blobs/`.
  */
-import { parseDigest, type Digest } from '../digest/digest.js';
+import { digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { BlobUploadUnknownError, DigestInvalidError, SizeInvalidError } from '../distribution/errors.js';
 import type { BlobUploadSession } from '../distribution/services.js';
 import type { CallOptions, Descriptor } from '../distribution/types.js';
@@ -12,7 +12,7 @@ import { OCTET_STREAM } from './blob-store.js';
 import type { StorageDriver } from './driver/driver.js';
 import { PathNotFoundError } from './driver/errors.js';
 import { deleteIfPresent } from './link.js';
-import { blobDataPath, uploadDataPath, uploadDir } from './paths.js';
+import { blobDataPath, uploadDataPath, uploadDir, uploadStartedAtPath } from './paths.js';
 import { digestStored, type UploadHashers } from './upload-hashers.js';
 
 /** What a finished upload needs from its repository: make the blob visible there. */
@@ -21,8 +21,8 @@ export interface UploadLinker {
 }
 
 export interface AppendOptions extends CallOptions {
-  /** The offset the client says the chunk starts at (Content-Range); checked against the size. */
-  expectedOffset?: number;
+  /** The chunk is the last one and a commit follows at once: skip saving the hash state. */
+  final?: boolean;
 }
 
 /** Bytes handed to the background hasher at a time, and how many such batches may be in flight. */
@@ -53,11 +53,12 @@ export class BlobUpload implements BlobUploadSession {
    * Append a chunk from a stream. Whatever arrives before an error (a client that disconnects) is
    * kept and hashed, so the client can ask for the upload's status and continue.
    */
-  async append(source: AsyncIterable<Uint8Array>, opts: CallOptions = {}): Promise<number> {
+  async append(source: AsyncIterable<Uint8Array>, opts: AppendOptions = {}): Promise<number> {
     const { hasher } = await this.hashers.at(this.driver, this.repository, this.id, this.currentSize, 'sha256', opts);
     let writer;
     try {
-      writer = await this.driver.writer(uploadDataPath(this.repository, this.id), { append: true, signal: opts.signal });
+      // The data file appears with the first chunk; an empty upload has none yet.
+      writer = await this.driver.writer(uploadDataPath(this.repository, this.id), { append: this.currentSize > 0, signal: opts.signal });
     } catch (err) {
       if (err instanceof PathNotFoundError) throw new BlobUploadUnknownError(this.id);
       throw err;
@@ -106,7 +107,8 @@ export class BlobUpload implements BlobUploadSession {
     this.currentSize = writer.size;
     if (hasher.offset === this.currentSize) {
       this.hashers.remember(this.key, hasher);
-      await this.hashers.save(this.driver, this.repository, this.id, hasher).catch(() => undefined);
+      // A last chunk is committed right away: its state would be deleted unread.
+      if (!opts.final) await this.hashers.save(this.driver, this.repository, this.id, hasher).catch(() => undefined);
     } else {
       this.hashers.forget(this.key);
     }
@@ -126,19 +128,15 @@ export class BlobUpload implements BlobUploadSession {
       throw new DigestInvalidError((err as Error).message);
     }
     const dataPath = uploadDataPath(this.repository, this.id);
-    let size: number;
-    try {
-      size = (await this.driver.stat(dataPath, opts)).size;
-    } catch (err) {
-      if (err instanceof PathNotFoundError) throw new BlobUploadUnknownError(this.id);
-      throw err;
-    }
+    const size = await this.storedSize(opts);
     if (opts.size !== undefined && opts.size !== size) {
       await this.cancel();
       throw new SizeInvalidError(`upload is ${size} bytes, expected ${opts.size}`);
     }
     let actual: string;
-    if (parsed.algorithm === 'sha256') {
+    if (size === 0) {
+      actual = digestOf(Buffer.alloc(0), parsed.algorithm);
+    } else if (parsed.algorithm === 'sha256') {
       actual = (await this.hashers.at(this.driver, this.repository, this.id, size, 'sha256', opts)).hasher.digest();
     } else {
       actual = await digestStored(this.driver, dataPath, parsed.algorithm, opts);
@@ -155,11 +153,31 @@ export class BlobUpload implements BlobUploadSession {
     } catch (err) {
       if (!(err instanceof PathNotFoundError)) throw err;
     }
-    if (!present) await this.driver.move(dataPath, target, opts);
+    if (!present) {
+      // An empty blob may have no data file at all (no chunk was ever sent).
+      if (size === 0) await this.driver.putContent(target, Buffer.alloc(0), opts);
+      else await this.driver.move(dataPath, target, opts);
+    }
     const descriptor: Descriptor = { digest, size, mediaType: OCTET_STREAM };
     await this.linker.linkBlob(descriptor, opts);
     await this.cancel();
     return descriptor;
+  }
+
+  /** Bytes in storage now: 0 before the first chunk, BlobUploadUnknownError when the session is gone. */
+  private async storedSize(opts?: CallOptions): Promise<number> {
+    try {
+      return (await this.driver.stat(uploadDataPath(this.repository, this.id), opts)).size;
+    } catch (err) {
+      if (!(err instanceof PathNotFoundError)) throw err;
+    }
+    try {
+      await this.driver.stat(uploadStartedAtPath(this.repository, this.id), opts);
+    } catch (err) {
+      if (err instanceof PathNotFoundError) throw new BlobUploadUnknownError(this.id);
+      throw err;
+    }
+    return 0;
   }
 
   /** Remove the session and everything in it; idempotent. */

@@ -100,9 +100,8 @@ export class LinkedBlobStore implements BlobService {
   async createUpload(opts?: CallOptions): Promise<BlobUpload> {
     const id = randomUUID();
     const startedAt = new Date();
+    // The session exists from its `startedat`; `data` appears with the first chunk.
     await this.deps.driver.putContent(uploadStartedAtPath(this.repository, id), rfc3339(startedAt), opts);
-    const writer = await this.deps.driver.writer(uploadDataPath(this.repository, id), { append: false, signal: opts?.signal });
-    await writer.close();
     return new BlobUpload(this.deps.driver, this.deps.hashers, this, this.repository, id, startedAt, 0);
   }
 
@@ -114,10 +113,15 @@ export class LinkedBlobStore implements BlobService {
     try {
       const started = (await this.deps.driver.getContent(uploadStartedAtPath(this.repository, id), opts)).toString('utf8');
       startedAt = new Date(started.trim());
-      size = (await this.deps.driver.stat(uploadDataPath(this.repository, id), opts)).size;
     } catch (err) {
       if (err instanceof PathNotFoundError) throw new BlobUploadUnknownError(id);
       throw err;
+    }
+    try {
+      size = (await this.deps.driver.stat(uploadDataPath(this.repository, id), opts)).size;
+    } catch (err) {
+      if (!(err instanceof PathNotFoundError)) throw err;
+      size = 0; // no chunk yet
     }
     return new BlobUpload(this.deps.driver, this.deps.hashers, this, this.repository, id, startedAt, size);
   }

@@ -53,6 +53,7 @@ export class UploadHashers {
     const live = this.live.get(key);
     if (live && live.algorithm === algorithm && live.offset === size) return { via: 'live', hasher: live };
     this.live.delete(key);
+    if (size === 0) return { via: 'live', hasher: createHasher(algorithm) };
 
     // The newest saved state at or below the size.
     const offsets = await savedOffsets(driver, repository, id, algorithm, opts);

@@ -423,3 +423,49 @@ describe('configuration-driven behaviour', () => {
     }
   });
 });
+
+describe('edge cases of uploads', () => {
+  it('finishes an upload that never received a byte as the empty blob', async () => {
+    const start = await req('POST', `${r.url}/v2/edge/empty/blobs/uploads/`);
+    const loc = resolveLocation(r.url, start.headers.get('location'));
+    const status = await req('GET', loc.href);
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.get('range'), '0-0');
+    const empty = sha256(Buffer.alloc(0));
+    loc.searchParams.set('digest', empty);
+    const done = await req('PUT', loc.href);
+    assert.equal(done.status, 201, done.text());
+    const got = await req('GET', `${r.url}/v2/edge/empty/blobs/${empty}`);
+    assert.equal(got.status, 200);
+    assert.equal(got.body.length, 0);
+  });
+
+  it('keeps the bytes of a chunk whose client disconnected, so the upload can continue', async () => {
+    const { request } = await import('node:http');
+    const start = await req('POST', `${r.url}/v2/edge/cut/blobs/uploads/`);
+    const loc = resolveLocation(r.url, start.headers.get('location'));
+    const first = randomBytes(300_000);
+    await new Promise<void>((resolve) => {
+      const cut = request(loc, { method: 'PATCH', headers: { 'Content-Length': String(first.length * 2) } });
+      cut.on('error', () => resolve());
+      cut.write(first, () => setTimeout(() => cut.destroy(), 200));
+      cut.on('close', () => resolve());
+    });
+    // The server notices the disconnect, keeps what it received and stays consistent.
+    let size = -1;
+    for (let i = 0; i < 50; i++) {
+      const st = await req('GET', loc.href);
+      assert.equal(st.status, 204);
+      size = Number((st.headers.get('range') ?? '0-0').split('-')[1]) + 1;
+      if (size === first.length) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(size, first.length, 'what arrived before the disconnect is kept');
+    const rest = randomBytes(1000);
+    const p2 = await req('PATCH', loc.href, { body: rest, headers: { 'Content-Range': `${first.length}-${first.length + rest.length - 1}` } });
+    assert.equal(p2.status, 202, p2.text());
+    const fin = resolveLocation(r.url, p2.headers.get('location'));
+    fin.searchParams.set('digest', sha256(Buffer.concat([first, rest])));
+    assert.equal((await req('PUT', fin.href)).status, 201);
+  });
+});

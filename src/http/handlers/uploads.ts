@@ -35,7 +35,7 @@ export const handleUploadStart: Handler = async (app, ctx) => {
     const { digest } = parseDigest(digestParam);
     const upload = await repo.blobs.createUpload(opts);
     try {
-      await upload.append(ctx.req, opts);
+      await upload.append(ctx.req, { ...opts, final: true });
     } catch (err) {
       await upload.cancel().catch(() => undefined);
       throw err;
@@ -81,7 +81,7 @@ export const handleUpload: Handler = async (app, ctx) => {
       const { digest } = parseDigest(digestParam);
       if (hasBody(ctx)) {
         checkChunkRange(app, ctx, upload);
-        await upload.append(ctx.req, opts);
+        await upload.append(ctx.req, { ...opts, final: true });
       }
       const descriptor = await upload.commit(digest, opts);
       sendEmpty(ctx.res, 201, { Location: ctx.url(`/v2/${name}/blobs/${descriptor.digest}`), 'Docker-Content-Digest': descriptor.digest });
