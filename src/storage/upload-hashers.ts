@@ -10,6 +10,7 @@ import type { Algorithm } from '../digest/digest.js';
 import type { ResumableHasher } from '../digest/hasher.js';
 import { createHasher, resumeHasher } from '../digest/resumable.js';
 import type { CallOptions } from '../distribution/types.js';
+import { BoundedLRU } from '../util/lru.js';
 import type { StorageDriver } from './driver/driver.js';
 import { PathNotFoundError } from './driver/errors.js';
 import { uploadDataPath, uploadHashStatePath, uploadHashStatesDir } from './paths.js';
@@ -22,18 +23,14 @@ export interface HasherSource {
 
 /** Per-instance memory of live hashers, bounded; never a module global. */
 export class UploadHashers {
-  private readonly live = new Map<string, ResumableHasher>();
+  private readonly live: BoundedLRU<ResumableHasher>;
 
-  constructor(private readonly limit = 1000) {}
+  constructor(limit = 1000) {
+    this.live = new BoundedLRU(limit);
+  }
 
   remember(key: string, hasher: ResumableHasher): void {
-    this.live.delete(key);
     this.live.set(key, hasher);
-    while (this.live.size > this.limit) {
-      const oldest = this.live.keys().next();
-      if (oldest.done) break;
-      this.live.delete(oldest.value);
-    }
   }
 
   forget(key: string): void {

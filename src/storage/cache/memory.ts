@@ -1,42 +1,10 @@
 /** An in-memory blob descriptor cache bounded by entry count (`storage.cache.blobdescriptorsize`). */
 import type { Digest } from '../../digest/digest.js';
 import type { Descriptor } from '../../distribution/types.js';
+import { BoundedLRU } from '../../util/lru.js';
 import type { BlobDescriptorCacheProvider, BlobDescriptorService } from './cache.js';
 
 export const DEFAULT_BLOB_DESCRIPTOR_SIZE = 10000;
-
-/** A Map used as an LRU: reads move an entry to the end, inserts past the bound evict the oldest. */
-class BoundedLRU<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly limit: number) {}
-
-  get(key: string): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
-  }
-
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.limit) {
-      const oldest = this.map.keys().next();
-      if (oldest.done) break;
-      this.map.delete(oldest.value);
-    }
-  }
-
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-}
 
 export class InMemoryBlobDescriptorCache implements BlobDescriptorCacheProvider {
   private readonly descriptors: BoundedLRU<Descriptor>;
