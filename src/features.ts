@@ -3,5 +3,10 @@
  * order matters where they wrap one another (metrics first so it measures the wrapped driver).
  */
 import type { Installer } from './composition.js';
+import { notificationsInstaller } from './features/notifications.js';
+import { operationsInstaller } from './features/operations.js';
 
-export const INSTALLERS: Installer[] = [];
+export const INSTALLERS: Installer[] = [
+  operationsInstaller,
+  notificationsInstaller,
+];

@@ -83,6 +83,7 @@ export function buildApp(config: Configuration, namespace: Namespace, logger: Lo
     headers: config.http.headers ?? {},
     catalogMaxEntries: config.catalog.maxentries > 0 ? config.catalog.maxentries : 1000,
     maxTags: config.tags.maxtags,
+    accessLog: !config.log.accesslog.disabled,
     manifestPolicy: {
       urls: {
         allow: compilePatterns(config.validation.manifests.urls.allow, 'validation.manifests.urls.allow'),

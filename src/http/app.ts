@@ -18,6 +18,7 @@ import { handleReferrers } from './handlers/referrers.js';
 import { ROUTE_METHODS, matchRoute, type RouteName } from './router.js';
 import type { UploadState } from './upload-state.js';
 import type { ManifestPolicy } from './handlers/manifests.js';
+import { accessLogger } from '../observability/access-log.js';
 
 export interface AppOptions {
   /** Where repositories come from: the storage registry, or a proxy in front of it. */
@@ -52,6 +53,8 @@ export interface AppOptions {
   routes?: ((req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>)[];
   /** Request accounting for metrics: called once per finished request. */
   onFinished?: (info: { route: RouteName | 'unknown'; method: string; status: number; durationMs: number }) => void;
+  /** Write an access-log entry per request (`log.accesslog.disabled` false). Default true. */
+  accessLog?: boolean;
 }
 
 export type Handler = (app: AppOptions, ctx: RequestContext) => Promise<void>;
@@ -78,6 +81,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function createRequestListener(app: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const staticHeaders: [string, string[]][] = Object.entries(app.headers);
+  const access = app.accessLog === false ? undefined : accessLogger(app.logger);
   return (req, res) => {
     const started = performance.now();
     const id = headerId(req.headers['x-request-id']) ?? randomUUID();
@@ -96,8 +100,8 @@ export function createRequestListener(app: AppOptions): (req: IncomingMessage, r
     res.once('finish', () => {
       const durationMs = performance.now() - started;
       app.onFinished?.({ route: routeName, method, status: res.statusCode, durationMs });
-      log.info(
-        { method, url: rawUrl, route: routeName, status: res.statusCode, ms: Math.round(durationMs * 10) / 10, remote: req.socket.remoteAddress, ua: req.headers['user-agent'] },
+      access?.info(
+        { reqId: id, method, url: rawUrl, route: routeName, status: res.statusCode, ms: Math.round(durationMs * 10) / 10, remote: req.socket.remoteAddress, ua: req.headers['user-agent'] },
         'request',
       );
     });
