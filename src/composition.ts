@@ -19,6 +19,7 @@ import type { AppOptions } from './http/app.js';
 import type { RequestContext } from './http/context.js';
 import type { BlobDescriptorCacheProvider, CacheObserver } from './storage/cache/cache.js';
 import type { StorageDriver } from './storage/driver/driver.js';
+import type { MetricSource } from './observability/samples.js';
 import type { Registry } from './storage/registry.js';
 
 /** A route outside `/v2/` (the token endpoint) or on the debug server. Answer true when handled. */
@@ -51,6 +52,8 @@ export interface Composition {
   debugRoutes: RawRoute[];
   requestObservers: NonNullable<AppOptions['onFinished']>[];
   healthChecks: HealthCheck[];
+  /** Metrics computed at scrape time, served with the Prometheus metrics when enabled. */
+  metricSources: MetricSource[];
   /** Set by the auth installer: may a mount read from the source repository? */
   canMountFrom?: AppOptions['canMountFrom'];
   /** Start phase: the main listener's base URL. */

@@ -109,6 +109,7 @@ export async function startRegistry(config: Configuration, opts: StartOptions = 
     debugRoutes: [],
     requestObservers: [],
     healthChecks: [],
+    metricSources: [],
     onClose: [],
   };
   const closeAll = async () => {

@@ -43,6 +43,7 @@ export const notificationsInstaller: Installer = {
     const state: NotificationsState = { notifier, source: { addr: sourceAddr(http.addr), instanceID: randomUUID() } };
     states.set(comp, state);
     comp.onClose.push(() => notifier.close());
+    comp.metricSources.push({ samples: () => metricSamples(notifier.status()) });
     comp.decorators.push(
       notifyingRepository({ sink: (event) => notifier.write(event), source: () => state.source, includeReferences: notifications.events.includereferences }),
     );

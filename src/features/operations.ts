@@ -118,6 +118,8 @@ export const operationsInstaller: Installer = {
     comp.debugRoutes.push(healthRoute(health));
     if (metrics) {
       comp.debugRoutes.push(metricsRoute(metrics, comp.config.http.debug.prometheus.path || '/metrics'));
+      // Read at scrape time, so features installed after this one are included too.
+      metrics.sources.push({ samples: () => comp.metricSources.flatMap((s) => s.samples()) });
       comp.requestObservers.push((info) => metrics.observeRequest(info));
       comp.decorators.push(repositoryMetricsDecorator(metrics));
     }

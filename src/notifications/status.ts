@@ -2,6 +2,7 @@
  * What the notifications expose to operators: a JSON status route for the debug server, and
  * metric samples a Prometheus exporter can turn into series at scrape time.
  */
+import type { MetricSample } from '../observability/samples.js';
 import type { RawRoute } from '../composition.js';
 import type { NotifierStatus } from './notifier.js';
 
@@ -25,13 +26,7 @@ export function statusRoute(status: () => NotifierStatus): RawRoute {
 }
 
 /** One sample, independent of any metrics library. */
-export interface MetricSample {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  labels: Record<string, string>;
-  value: number;
-}
+export type { MetricSample };
 
 /**
  * The notification metrics as samples, read at scrape time. Names follow the reference

@@ -7,6 +7,7 @@
  * `registry_storage_cache_total`), so existing dashboards keep working; the rest are berth's.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { renderSamples, type MetricSource } from './samples.js';
 import type { AppOptions } from '../http/app.js';
 import type { CacheObserver } from '../storage/cache/cache.js';
 
@@ -103,8 +104,12 @@ export class RegistryMetrics {
     };
   }
 
+  /** Features whose metrics are computed at scrape time (see samples.ts). */
+  readonly sources: MetricSource[] = [];
+
   /** The exposition text and its content type. */
   async expose(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const extra = renderSamples(this.sources.flatMap((s) => s.samples()));
+    return { contentType: this.registry.contentType, body: (await this.registry.metrics()) + extra };
   }
 }
