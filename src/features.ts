@@ -3,10 +3,12 @@
  * order matters where they wrap one another (metrics first so it measures the wrapped driver).
  */
 import type { Installer } from './composition.js';
+import { authInstaller } from './features/auth.js';
 import { notificationsInstaller } from './features/notifications.js';
 import { operationsInstaller } from './features/operations.js';
 
 export const INSTALLERS: Installer[] = [
   operationsInstaller,
+  authInstaller,
   notificationsInstaller,
 ];

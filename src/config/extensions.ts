@@ -43,7 +43,7 @@ export const tokenServerSpec = obj({
   service: str(),
   /** Lifetime of issued tokens. */
   expiration: duration('5m'),
-  /** PEM private key (EC P-256, RSA or Ed25519); generated on first start when absent. */
+  /** PEM private key (EC P-256, RSA or Ed25519), inline or a file path; generated on first start when absent. */
   signingkey: str(),
   /** Where a generated key is kept (default: beside the filesystem storage root, else ./data). */
   keydirectory: str(),
@@ -59,6 +59,8 @@ export const proxiesSpec = list(
     password: str(),
     /** 0 means cached content never expires. */
     ttl: duration('168h'),
+    /** How long to wait for the upstream's response headers before treating it as down. */
+    timeout: duration('15s'),
   }),
 );
 export type UpstreamConfig = Out<typeof proxiesSpec>[number];
