@@ -6,9 +6,11 @@ import type { Installer } from './composition.js';
 import { authInstaller } from './features/auth.js';
 import { notificationsInstaller } from './features/notifications.js';
 import { operationsInstaller } from './features/operations.js';
+import { proxyInstaller } from './features/proxy.js';
 
 export const INSTALLERS: Installer[] = [
   operationsInstaller,
   authInstaller,
+  proxyInstaller,
   notificationsInstaller,
 ];
