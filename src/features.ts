@@ -7,9 +7,11 @@ import { authInstaller } from './features/auth.js';
 import { notificationsInstaller } from './features/notifications.js';
 import { operationsInstaller } from './features/operations.js';
 import { proxyInstaller } from './features/proxy.js';
+import { storageMiddlewareInstaller } from './features/storage-middleware.js';
 
 export const INSTALLERS: Installer[] = [
   operationsInstaller,
+  storageMiddlewareInstaller,
   authInstaller,
   proxyInstaller,
   notificationsInstaller,

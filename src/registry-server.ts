@@ -100,7 +100,7 @@ export async function startRegistry(config: Configuration, opts: StartOptions = 
   const comp: Composition = {
     config,
     logger,
-    driver: opts.driver ?? createDriver(config.storage.driver),
+    driver: opts.driver ?? (await createDriver(config.storage.driver)),
     cache: undefined,
     cacheObservers: [],
     gates: [],

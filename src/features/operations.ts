@@ -15,8 +15,7 @@ import { metricsRoute, startDebugServer } from '../observability/debug-server.js
 import { instrumentDriver } from '../observability/instrumented-driver.js';
 import { RegistryMetrics } from '../observability/metrics.js';
 import { repositoryMetricsDecorator } from '../observability/repository-metrics.js';
-import { RedisBlobDescriptorCache } from '../storage/cache/redis.js';
-import { createRedisClient, hasPoolSettings } from '../storage/cache/redis-client.js';
+import type { RedisBlobDescriptorCache } from '../storage/cache/redis.js';
 
 /** How often the advisory Redis check pings when nothing else has told us about Redis. */
 const REDIS_CHECK_INTERVAL_MS = 10_000;
@@ -54,9 +53,14 @@ function setUpMetrics(comp: Composition, state: OperationsState): void {
   comp.cacheObservers.push(metrics.cacheObserver());
 }
 
-function setUpRedisCache(comp: Composition, state: OperationsState): void {
+async function setUpRedisCache(comp: Composition, state: OperationsState): Promise<void> {
   const { config } = comp;
   if (config.storage.cache.blobdescriptor !== 'redis' || !config.redis) return;
+  // Loaded only when configured: the client library is not small.
+  const [{ RedisBlobDescriptorCache }, { createRedisClient, hasPoolSettings }] = await Promise.all([
+    import('../storage/cache/redis.js'),
+    import('../storage/cache/redis-client.js'),
+  ]);
   if (hasPoolSettings(config.redis)) {
     comp.logger.info('redis pool settings have no effect: berth multiplexes commands over one connection per redis node');
   }
@@ -99,10 +103,10 @@ function registerConfiguredChecks(comp: Composition, health: HealthRegistry): vo
 export const operationsInstaller: Installer = {
   name: 'operations',
 
-  storage(comp) {
+  async storage(comp) {
     const state = stateOf(comp);
     setUpMetrics(comp, state);
-    setUpRedisCache(comp, state);
+    await setUpRedisCache(comp, state);
   },
 
   app(comp) {

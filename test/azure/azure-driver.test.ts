@@ -18,13 +18,13 @@ import { startAzurite, type Azurite } from '../helpers/azurite.js';
 
 const MiB = 1 << 20;
 
-function driverFromYaml(azure: string) {
+async function driverFromYaml(azure: string) {
   const config = loadConfiguration({ yamlText: `version: 0.1\nstorage:\n  azure:\n${azure}`, env: {} });
   return createDriver(config.config.storage.driver);
 }
 
 describe('azure driver: configuration', () => {
-  it('rejects bad parameters with a message naming the key', () => {
+  it('rejects bad parameters with a message naming the key', async () => {
     const key = '    accountkey: a2V5\n';
     const cases: [string, RegExp][] = [
       ['    container: c1c\n' + key, /storage\.azure\.accountname: required/],
@@ -36,7 +36,7 @@ describe('azure driver: configuration', () => {
       ['    accountname: a\n    container: reg\n    serviceurl: "ftp://x"\n' + key, /storage\.azure\.serviceurl: expected an http or https URL/],
       ['    accountname: a\n    container: reg\n    rootdirectory: /a/../b\n' + key, /storage\.azure\.rootdirectory: .* relative component/],
     ];
-    for (const [yaml, message] of cases) assert.throws(() => driverFromYaml(yaml), message, yaml);
+    for (const [yaml, message] of cases) await assert.rejects(driverFromYaml(yaml), message, yaml);
   });
 
   it('derives the endpoint from accountname and realm, and maps the reference\u2019s retry keys', () => {

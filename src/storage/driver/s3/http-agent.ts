@@ -1,0 +1,34 @@
+/**
+ * The plain-HTTP agent of the S3 client, for endpoints such as an in-cluster Ceph RGW or MinIO.
+ *
+ * Node reads a socket 64 KiB at a time into a fresh buffer, and on a blob download the per-read
+ * work (allocation, HTTP parsing, stream bookkeeping) is what limits the registry, not the
+ * network. These sockets read up to 1 MiB at a time instead (net's `onread` with a buffer
+ * factory, so no buffer is ever reused under a reader) and hand each read to the HTTP client as
+ * the 'data' event it listens for. Pause, resume, end, timeouts and errors behave as on any socket.
+ */
+import { Agent, type AgentOptions } from 'node:http';
+import { connect, type NetConnectOpts, type Socket } from 'node:net';
+
+const READ_SIZE = 1024 * 1024;
+
+export class LargeReadAgent extends Agent {
+  constructor(options: AgentOptions) {
+    super(options);
+  }
+
+  override createConnection(options: NetConnectOpts, callback?: (err: Error | null, socket: Socket) => void): Socket {
+    const socket: Socket = connect({
+      ...options,
+      onread: {
+        buffer: () => Buffer.allocUnsafe(READ_SIZE),
+        callback(this: Socket, bytes: number, buf: Uint8Array) {
+          this.emit('data', (buf as Buffer).subarray(0, bytes));
+          return true;
+        },
+      },
+    } as NetConnectOpts);
+    if (callback) socket.once('connect', () => callback(null, socket));
+    return socket;
+  }
+}
