@@ -94,8 +94,11 @@ async function main(): Promise<void> {
   const blob: Blob = { seed: 's3-bench', size, digest: '' };
   blob.digest = blobDigest(blob);
   // memstore keeps objects in RAM (only what is stored): room for every round's blobs, the copies
-  // commits make and what the gateway has deleted but not yet reclaimed. A full OSD blocks writes.
-  const rgw = await startRgw({ sizeMB: Math.max(4096, Math.ceil((4 * args.rounds * names.length * size) / MiB) + 2048) });
+  // commits make and what the gateway has deleted but not yet reclaimed (a chunked push to berth
+  // rewrites the object at every chunk: about size x chunks / 2 of garbage). A full OSD blocks writes.
+  const chunks = args.chunkedMiB ? Math.ceil(args.sizeMiB / args.chunkedMiB) : 0;
+  const perRound = 4 * names.length * size + (size * chunks) / 2;
+  const rgw = await startRgw({ sizeMB: Math.max(4096, Math.ceil((args.rounds * perRound) / MiB) + 2048) });
   console.log(`rgw: ${rgw.endpoint} (${rgw.dir})`);
   const live: Live[] = [];
   try {

@@ -8,6 +8,7 @@
 import type { ObjectCannedACL, S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3';
 import { PathNotFoundError, StorageDriverError } from '../errors.js';
 import type { S3DriverOptions } from './options.js';
+import { PartBuffers } from './part-buffers.js';
 
 export const NAME = 's3';
 export const CONTENT_TYPE = 'application/octet-stream';
@@ -30,6 +31,8 @@ export function objectKey(rootDirectory: string, path: string): string {
 export class Bucket {
   readonly name: string;
   readonly writeParams: WriteParams;
+  /** Part buffers shared by the writers (enough for one upload at full speed). */
+  readonly buffers: PartBuffers;
   readonly #prefix: string;
 
   constructor(
@@ -37,6 +40,7 @@ export class Bucket {
     readonly options: S3DriverOptions,
   ) {
     this.name = options.bucket;
+    this.buffers = new PartBuffers(options.chunkSize, 3);
     this.#prefix = options.rootDirectory ? `${options.rootDirectory}/` : '';
     const params: WriteParams = { ContentType: CONTENT_TYPE };
     if (options.encrypt) {

@@ -7,18 +7,15 @@
  * factory, so no buffer is ever reused under a reader) and hand each read to the HTTP client as
  * the 'data' event it listens for. Pause, resume, end, timeouts and errors behave as on any socket.
  */
-import { Agent, type AgentOptions } from 'node:http';
+import { Agent } from 'node:http';
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
 
 const READ_SIZE = 1024 * 1024;
 
 export class LargeReadAgent extends Agent {
-  constructor(options: AgentOptions) {
-    super(options);
-  }
-
-  override createConnection(options: NetConnectOpts, callback?: (err: Error | null, socket: Socket) => void): Socket {
-    const socket: Socket = connect({
+  /** Returned synchronously, as net.createConnection does; the agent takes it from there. */
+  override createConnection(options: NetConnectOpts): Socket {
+    return connect({
       ...options,
       onread: {
         buffer: () => Buffer.allocUnsafe(READ_SIZE),
@@ -28,7 +25,5 @@ export class LargeReadAgent extends Agent {
         },
       },
     } as NetConnectOpts);
-    if (callback) socket.once('connect', () => callback(null, socket));
-    return socket;
   }
 }

@@ -12,8 +12,8 @@
  * costs nothing, and content below one part goes out as a single PutObject on close.
  *
  * Memory: one part filling plus at most MAX_INFLIGHT parts being uploaded, each at most
- * `chunksize`; buffers are recycled within the writer and dropped on close. The first buffer
- * starts small and doubles, so small uploads don't allocate whole parts.
+ * `chunksize`. Part buffers come from (and go back to) a small pool shared by the driver's writers;
+ * a writer's first buffer starts small and doubles, so small uploads don't take whole parts.
  *
  * Background part uploads are not tied to any caller's signal (a client that disconnects midway
  * still gets what arrived persisted by close()); they are bounded by the client's timeouts and
@@ -73,7 +73,6 @@ export class S3Writer implements FileWriter {
   #len = 0;
   /** MD5 of the buffered bytes, updated as they come in: every part carries its Content-MD5. */
   #md5: Hash = createHash('md5');
-  #free: Buffer[] = [];
   /** A base under the minimum part must be in the buffer before new bytes go in. */
   #prefixPending: boolean;
   #uploadId: Promise<string> | undefined;
@@ -157,11 +156,9 @@ export class S3Writer implements FileWriter {
     this.#prefixPending = false;
   }
 
-  /** A buffer for the next part able to hold at least `need` bytes. */
+  /** A buffer for the next part able to hold at least `need` (at most a part) bytes. */
   #take(need: number): Buffer {
-    const recycled = this.#free.pop();
-    if (recycled && recycled.length >= need) return recycled;
-    return Buffer.allocUnsafeSlow(Math.min(this.#chunkSize, Math.max(FIRST_BUFFER, need)));
+    return this.#b.buffers.reuse() ?? Buffer.allocUnsafeSlow(Math.min(this.#chunkSize, Math.max(FIRST_BUFFER, need)));
   }
 
   /** Make room for `more` bytes in the current buffer: grow it up to a whole part. */
@@ -171,7 +168,7 @@ export class S3Writer implements FileWriter {
     if (cur.length - this.#len >= more || cur.length >= this.#chunkSize) return cur;
     let size = cur.length;
     while (size - this.#len < more && size < this.#chunkSize) size *= 2;
-    const grown = Buffer.allocUnsafeSlow(Math.min(size, this.#chunkSize));
+    const grown = size >= this.#chunkSize ? this.#b.buffers.take() : Buffer.allocUnsafeSlow(size);
     cur.copy(grown, 0, 0, this.#len);
     return (this.#buf = grown);
   }
@@ -198,9 +195,7 @@ export class S3Writer implements FileWriter {
       );
       this.#parts.push({ PartNumber, ETag: res.ETag });
     })().then(
-      () => {
-        if (buf.length === this.#chunkSize && this.#free.length < MAX_INFLIGHT) this.#free.push(buf);
-      },
+      () => this.#b.buffers.give(buf),
       (err: unknown) => void (this.#error ??= err),
     );
     this.#inflight.add(task);
@@ -274,10 +269,16 @@ export class S3Writer implements FileWriter {
         await this.#settle();
         throw failure(err, this.#init.path, state === 'closed' ? 'close' : 'commit', opts?.signal, false);
       } finally {
-        this.#buf = undefined;
-        this.#free = [];
+        this.#release();
       }
     });
+  }
+
+  /** Give the filling buffer back (no request holds it: parts in flight own their own). */
+  #release(): void {
+    this.#b.buffers.give(this.#buf);
+    this.#buf = undefined;
+    this.#len = 0;
   }
 
   /** Wait for background work to stop, then abort the upload if one was started. */
@@ -301,8 +302,7 @@ export class S3Writer implements FileWriter {
       this.#ensureOpen(opts);
       this.#state = 'cancelled';
       this.#background.abort();
-      this.#buf = undefined;
-      this.#free = [];
+      this.#release();
       await this.#settle();
       const { bucket: b, key, path } = this.#init;
       try {
