@@ -30,8 +30,6 @@ export interface StartedServer {
 export interface ScenarioOptions {
   /** Name of the describe block. Default "client scenarios". */
   name?: string;
-  /** Skip the whole block (a reason string shows up in the report). */
-  skip?: boolean | string;
   /** Size of the big layer in bytes. Default 50 MiB. */
   bigLayer?: number;
 }
@@ -82,7 +80,7 @@ async function assertLayoutHolds(dir: string, tag: string, top: string, digests:
  * a temp dir. Call at the top level of a test file.
  */
 export function runClientScenarios(startServer: () => Promise<StartedServer>, opts: ScenarioOptions = {}): void {
-  describe(opts.name ?? 'client scenarios', { skip: opts.skip }, () => {
+  describe(opts.name ?? 'client scenarios', () => {
     let server: StartedServer | undefined;
     let work = '';
     let fx: Fixtures;
