@@ -1,5 +1,6 @@
 {
-  # Native helper for resumable blob-upload hashing (src/digest/resumable.ts).
+  # Native helpers: resumable blob-upload hashing (src/digest/resumable.ts) and sendfile(2)
+  # for blob downloads (src/http/file-response.ts).
   # Built by `npm ci` / `npm install` through node-gyp. It links against nothing: the
   # OpenSSL SHA-2 symbols it calls are exported by the node executable itself, and the
   # OpenSSL headers come from Node's header tree.
@@ -10,6 +11,13 @@
       "defines": ["NAPI_VERSION=8", "OPENSSL_SUPPRESS_DEPRECATED"],
       "cflags": ["-std=c11", "-O2", "-Wall", "-Wextra"],
       "xcode_settings": { "OTHER_CFLAGS": ["-std=c11", "-O2"] }
+    },
+    {
+      # Linux only; without it blobs are streamed through read()/write().
+      "target_name": "berth_io",
+      "conditions": [["OS=='linux'", { "sources": ["src/http/native/sendfile.c"] }]],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-std=c11", "-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -7,6 +7,8 @@
 //   --duration=s             length of each load workload (default 10)
 //   --repos=N                repositories in the catalog (default 10000)
 //   --keep                   keep the temp dir with both storage roots and logs
+//   --workloads=a,b          run only these (catalog, push-monolithic, push-chunked, pull,
+//                            head-blob, get-manifest, small-pushes); pull needs push-monolithic
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -39,6 +41,7 @@ interface Args {
   durationS: number;
   repos: number;
   keep: boolean;
+  workloads?: Set<string>;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -55,6 +58,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--duration') args.durationS = num();
     else if (k === '--repos') args.repos = Math.round(num());
     else if (k === '--keep') args.keep = true;
+    else if (k === '--workloads') args.workloads = new Set((v ?? '').split(',').filter(Boolean));
     else throw new Error(`unknown option ${a} (see the header of bench/run.ts)`);
   }
   return args;
@@ -140,6 +144,8 @@ async function main(): Promise<number> {
     // Each workload runs on every server before the next one starts, so
     // machine noise lands on both about equally.
     const each = async (key: string, fn: (l: Live) => Promise<void>) => {
+      const needsSeed = key === 'seed' && (!args.workloads || args.workloads.has('head-blob') || args.workloads.has('get-manifest'));
+      if (args.workloads && !args.workloads.has(key) && !needsSeed) return;
       console.log(`${key}...`);
       for (const l of live) {
         try {
@@ -167,8 +173,9 @@ async function main(): Promise<number> {
       record(l.name, 'push-chunked', r.mbps, r);
     });
     await each('pull', async (l) => {
-      const r = await pullBlob(l.server.url, 'bench/big', mono);
-      record(l.name, 'pull', r.mbps, r);
+      const pulls = [];
+      for (let i = 0; i < 3; i++) pulls.push(await pullBlob(l.server.url, 'bench/big', mono));
+      record(l.name, 'pull', median(pulls.map((p) => p.mbps)), pulls);
     });
     await each('seed', async (l) => {
       l.seeded = await seedImage(l.server.url, 'bench/small', 'latest');

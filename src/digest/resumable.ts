@@ -14,10 +14,7 @@
  * from storage. Setting BERTH_DISABLE_NATIVE_SHA=1 forces that mode.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadNativeAddon } from '../util/native-addon.js';
 import { ALGORITHMS, type Algorithm, type Digest } from './digest.js';
 import type { ResumableHasher } from './hasher.js';
 
@@ -66,28 +63,10 @@ export class HashStateError extends Error {
   }
 }
 
-/** The nearest directory at or above `start` holding a package.json (the package root). */
-function packageRoot(start: string): string | undefined {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
 function loadAddon(): ShaAddon | undefined {
-  const off = process.env.BERTH_DISABLE_NATIVE_SHA;
-  if (off !== undefined && off !== '' && off !== '0') return undefined;
+  const addon = loadNativeAddon<ShaAddon>('berth_sha', 'BERTH_DISABLE_NATIVE_SHA');
   try {
-    // Works from src/digest (tsx) and from dist/digest (tsc output) alike.
-    const root = packageRoot(dirname(fileURLToPath(import.meta.url)));
-    if (!root) return undefined;
-    const file = join(root, 'build', 'Release', 'berth_sha.node');
-    if (!existsSync(file)) return undefined;
-    const addon = createRequire(import.meta.url)(file) as ShaAddon;
-    return selfCheck(addon) ? addon : undefined;
+    return addon && selfCheck(addon) ? addon : undefined;
   } catch {
     return undefined;
   }

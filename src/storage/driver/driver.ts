@@ -59,6 +59,33 @@ export interface RedirectOptions extends CallOptions {
   method: 'GET' | 'HEAD';
 }
 
+/**
+ * What a reader stream over a local file may carry: the open descriptor and where the stream
+ * starts, so a server can hand the bytes to the kernel (sendfile) instead of reading them through
+ * the stream. The stream still owns the descriptor: keep the stream alive while using it, and
+ * destroy the stream afterwards to release it.
+ */
+export interface LocalFileSource {
+  readonly fd: number;
+  /** Offset of the stream's first byte in the file. */
+  readonly start: number;
+  /** Size of the file when it was opened. */
+  readonly size: number;
+}
+
+const LOCAL_FILE = Symbol('berth.localFile');
+
+/** Mark a reader stream as backed by an open local file. */
+export function attachLocalFile<T extends Readable>(stream: T, source: LocalFileSource): T {
+  (stream as unknown as Record<symbol, LocalFileSource>)[LOCAL_FILE] = source;
+  return stream;
+}
+
+/** The local file behind a reader stream, when the driver left one (see attachLocalFile). */
+export function localFileOf(stream: Readable): LocalFileSource | undefined {
+  return (stream as unknown as Record<symbol, LocalFileSource | undefined>)[LOCAL_FILE];
+}
+
 /** What a walk visitor may answer: continue (undefined), skip this directory's contents, or stop the walk. */
 export type WalkDecision = void | 'skip' | 'stop';
 

@@ -14,7 +14,7 @@ import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle }
 import { randomBytes } from 'node:crypto';
 import { dirname, posix, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import type { CallOptions, FileInfo, FileWriter, RedirectOptions, StorageDriver, WalkDecision, WriterOptions } from './driver.js';
+import { attachLocalFile, type CallOptions, type FileInfo, type FileWriter, type RedirectOptions, type StorageDriver, type WalkDecision, type WriterOptions } from './driver.js';
 import { PathNotFoundError, StorageDriverError, throwIfAborted, validateOffset, validatePath } from './errors.js';
 
 const NAME = 'filesystem';
@@ -146,7 +146,8 @@ export class FilesystemDriver implements StorageDriver {
         await fh.close();
         return Readable.from([], { objectMode: false });
       }
-      return fh.createReadStream({ start: offset, highWaterMark: READ_CHUNK, signal });
+      const stream = fh.createReadStream({ start: offset, highWaterMark: READ_CHUNK, signal });
+      return attachLocalFile(stream, { fd: fh.fd, start: offset, size: st.size });
     } catch (err) {
       await fh?.close().catch(() => {});
       throw failure(err, path, 'open', signal);

@@ -1,0 +1,169 @@
+/*
+ * berth_io: sendfile(2) from a file to a TCP socket, on a libuv pool thread.
+ *
+ * Serving a blob by read() + write() copies every byte through user space twice and keeps the
+ * event loop busy with both halves; sendfile moves page-cache pages to the socket inside the
+ * kernel, which is how the reference (Go's io.Copy to a TCP connection) serves blobs.
+ *
+ * sendfile(sock, file, offset, length, budgetMs) -> Promise<[sent, errno, stalled]>
+ *
+ * The socket descriptor is dup()ed on the calling (main) thread, so the pool thread never writes
+ * to a descriptor number that JavaScript may close and the kernel may hand to another file
+ * meanwhile. Node's sockets are non-blocking (the flag lives on the shared open file
+ * description), so a full socket buffer returns EAGAIN; the job then waits in poll() for the
+ * socket to drain, for no longer than budgetMs overall. A job always returns within about
+ * budgetMs, so the caller gets a chance to notice aborts and slow clients between jobs:
+ *   sent    bytes written by this job
+ *   errno   0, or the error that ended the transfer (EPIPE, ECONNRESET, ...)
+ *   stalled 1 when the socket stayed full until the budget ran out (a slow reader)
+ * sent < length with errno 0 and stalled 0 means the file ended early, or the budget ran out
+ * while bytes were moving; the caller simply continues from offset + sent.
+ * The caller keeps the file descriptor open until the promise settles.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+/* One sendfile call moves at most this much, so the budget is checked between calls. */
+#define MAX_CALL ((size_t)16 << 20)
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int sock;
+  int file;
+  int64_t offset;
+  int64_t length;
+  int64_t budget_ms;
+  int64_t sent;
+  int err;
+  int stalled;
+} sendfile_job;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void job_execute(napi_env env, void *data) {
+  (void)env;
+  sendfile_job *job = data;
+  const int64_t deadline = now_ms() + job->budget_ms;
+  off_t off = (off_t)job->offset;
+  while (job->sent < job->length) {
+    size_t want = (size_t)(job->length - job->sent);
+    if (want > MAX_CALL) want = MAX_CALL;
+    ssize_t n = sendfile(job->sock, job->file, &off, want);
+    if (n > 0) {
+      job->sent += n;
+      if (now_ms() >= deadline) return;
+      continue;
+    }
+    if (n == 0) return; /* end of file */
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      job->err = errno;
+      return;
+    }
+    int64_t left = deadline - now_ms();
+    if (left <= 0) {
+      job->stalled = 1;
+      return;
+    }
+    struct pollfd p = {.fd = job->sock, .events = POLLOUT, .revents = 0};
+    int r = poll(&p, 1, (int)left);
+    if (r == 0) {
+      job->stalled = 1;
+      return;
+    }
+    if (r < 0 && errno != EINTR) {
+      job->err = errno;
+      return;
+    }
+    /* Writable, or an error/hang-up that the next sendfile reports. */
+  }
+}
+
+static void job_complete(napi_env env, napi_status status, void *data) {
+  sendfile_job *job = data;
+  close(job->sock);
+  napi_value result, v;
+  if (status == napi_ok && napi_create_array_with_length(env, 3, &result) == napi_ok) {
+    napi_create_double(env, (double)job->sent, &v);
+    napi_set_element(env, result, 0, v);
+    napi_create_int32(env, job->err, &v);
+    napi_set_element(env, result, 1, v);
+    napi_create_int32(env, job->stalled, &v);
+    napi_set_element(env, result, 2, v);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, "sendfile job was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+static napi_value js_sendfile(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  int64_t sock, file, offset, length, budget;
+  if (argc < 5 || !get_i64(env, args[0], &sock) || !get_i64(env, args[1], &file) || !get_i64(env, args[2], &offset) ||
+      !get_i64(env, args[3], &length) || !get_i64(env, args[4], &budget) || sock < 0 || file < 0 || offset < 0 ||
+      length < 0 || budget <= 0 || sock > INT32_MAX || file > INT32_MAX) {
+    napi_throw_type_error(env, NULL, "sendfile(sock, file, offset, length, budgetMs) takes non-negative integers");
+    return NULL;
+  }
+  sendfile_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->sock = fcntl((int)sock, F_DUPFD_CLOEXEC, 0);
+  if (job->sock < 0) {
+    free(job);
+    napi_throw_error(env, NULL, "sendfile: cannot duplicate the socket descriptor");
+    return NULL;
+  }
+  job->file = (int)file;
+  job->offset = offset;
+  job->length = length;
+  job->budget_ms = budget;
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "berth_sendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, job_execute, job_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    close(job->sock);
+    free(job);
+    napi_throw_error(env, NULL, "sendfile: cannot queue the job");
+    return NULL;
+  }
+  return promise;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"sendfile", NULL, js_sendfile, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, 1, props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
