@@ -11,15 +11,8 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TLSSocket } from 'node:tls';
+import { io as addon } from '../native/io.js';
 import { localFileOf } from '../storage/driver/driver.js';
-import { loadNativeAddon } from '../util/native-addon.js';
-
-interface IoAddon {
-  /** See src/http/native/sendfile.c: resolves [sent, errno, stalled]. */
-  sendfile(sock: number, file: number, offset: number, length: number, budgetMs: number): Promise<[number, number, number]>;
-}
-
-const addon = loadNativeAddon<IoAddon>('berth_io', 'BERTH_DISABLE_SENDFILE');
 
 /** True when this build can serve blobs with sendfile. */
 export const sendfileAvailable = addon !== undefined;

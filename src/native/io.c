@@ -1,5 +1,12 @@
 /*
- * berth_io: sendfile(2) from a file to a TCP socket, on a libuv pool thread.
+ * berth_io: the few system calls Node does not expose that make blob transfers run at disk and
+ * loopback speed. Linux only; every user has a JavaScript fallback.
+ *
+ * 1. sendfile(2) from a file to a TCP socket, on a libuv pool thread (blob downloads,
+ *    src/http/file-response.ts).
+ * 2. Page-aligned buffers for O_DIRECT writes (upload data, src/storage/driver/filesystem.ts).
+ *
+ * ---- sendfile ----------------------------------------------------------------------------
  *
  * Serving a blob by read() + write() copies every byte through user space twice and keeps the
  * event loop busy with both halves; sendfile moves page-cache pages to the socket inside the
@@ -158,11 +165,53 @@ static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * ---- aligned buffers -----------------------------------------------------------------------
+ *
+ * alignedBuffer(size) -> Buffer whose memory starts on a page boundary, as O_DIRECT requires of
+ * the memory it transfers (and of the file offset and length, which the caller takes care of).
+ * The memory is freed when the Buffer is garbage collected.
+ */
+#define ALIGNMENT 4096
+
+static void free_aligned(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static napi_value js_aligned_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  int64_t size;
+  if (argc < 1 || !get_i64(env, args[0], &size) || size <= 0 || size > ((int64_t)1 << 30) || size % ALIGNMENT != 0) {
+    napi_throw_range_error(env, NULL, "alignedBuffer(size) takes a positive multiple of 4096 up to 1 GiB");
+    return NULL;
+  }
+  void *mem = NULL;
+  if (posix_memalign(&mem, ALIGNMENT, (size_t)size) != 0) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_value out;
+  if (napi_create_external_buffer(env, (size_t)size, mem, free_aligned, NULL, &out) != napi_ok) {
+    free(mem);
+    napi_throw_error(env, NULL, "alignedBuffer: cannot create the buffer");
+    return NULL;
+  }
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value alignment;
+  napi_create_uint32(env, ALIGNMENT, &alignment);
   napi_property_descriptor props[] = {
     {"sendfile", NULL, js_sendfile, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"alignedBuffer", NULL, js_aligned_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
-  if (napi_define_properties(env, exports, 1, props) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;
 }
 

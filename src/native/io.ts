@@ -1,0 +1,12 @@
+/** The berth_io addon (src/native/io.c), or undefined where it was not built (non-Linux, no compiler). */
+import { loadNativeAddon } from '../util/native-addon.js';
+
+export interface IoAddon {
+  /** sendfile(2) on a pool thread; resolves [sent, errno, stalled]. See io.c. */
+  sendfile(sock: number, file: number, offset: number, length: number, budgetMs: number): Promise<[number, number, number]>;
+  /** A Buffer whose memory starts on an ALIGNMENT boundary; `size` a multiple of ALIGNMENT. */
+  alignedBuffer(size: number): Buffer;
+  readonly ALIGNMENT: number;
+}
+
+export const io: IoAddon | undefined = loadNativeAddon<IoAddon>('berth_io', 'BERTH_DISABLE_NATIVE_IO');
