@@ -5,6 +5,8 @@
  * 1. sendfile(2) from a file to a TCP socket, on a libuv pool thread (blob downloads,
  *    src/http/file-response.ts).
  * 2. Page-aligned buffers for O_DIRECT writes (upload data, src/storage/driver/filesystem.ts).
+ * 3. Whole small files (links, manifests) read in one pool job instead of the four round trips
+ *    (open, fstat, read, close) that fs.promises needs (src/storage/driver/filesystem.ts).
  *
  * ---- sendfile ----------------------------------------------------------------------------
  *
@@ -33,11 +35,14 @@
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <node_api.h>
+#include <uv.h>
 
 /* One sendfile call moves at most this much, so the budget is checked between calls. */
 #define MAX_CALL ((size_t)16 << 20)
@@ -203,12 +208,144 @@ static napi_value js_aligned_buffer(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * ---- whole small files -----------------------------------------------------------------------
+ *
+ * readFile(path, maxBytes) -> Promise<Buffer>: open, fstat, read to the end and close, all on one
+ * pool thread. Rejects with an Error whose `code` is the errno name (ENOENT, ENOTDIR, EISDIR for a
+ * directory, EFBIG when the file is larger than maxBytes, ...), as Node's own fs errors.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  int64_t max;
+  unsigned char *data;
+  size_t len;
+  int err;
+} read_job;
+
+static void read_execute(napi_env env, void *data) {
+  (void)env;
+  read_job *job = data;
+  int fd;
+  do {
+    fd = open(job->path, O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    job->err = errno;
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    job->err = errno;
+  } else if (S_ISDIR(st.st_mode)) {
+    job->err = EISDIR;
+  } else if ((int64_t)st.st_size > job->max) {
+    job->err = EFBIG;
+  } else {
+    /* One byte more than the size, so a file that grew meanwhile is noticed and read on. */
+    size_t cap = (size_t)st.st_size + 1;
+    job->data = malloc(cap);
+    if (!job->data) job->err = ENOMEM;
+    while (!job->err) {
+      if (job->len == cap) {
+        if ((int64_t)cap > job->max) {
+          job->err = EFBIG;
+          break;
+        }
+        unsigned char *bigger = realloc(job->data, cap * 2);
+        if (!bigger) {
+          job->err = ENOMEM;
+          break;
+        }
+        job->data = bigger;
+        cap *= 2;
+      }
+      ssize_t n = read(fd, job->data + job->len, cap - job->len);
+      if (n > 0) job->len += (size_t)n;
+      else if (n == 0) break;
+      else if (errno != EINTR) job->err = errno;
+    }
+  }
+  close(fd);
+}
+
+static void read_complete(napi_env env, napi_status status, void *data) {
+  read_job *job = data;
+  napi_value result;
+  if (status == napi_ok && !job->err) {
+    void *copy;
+    if (napi_create_buffer_copy(env, job->len, job->len ? (const void *)job->data : (const void *)"", &copy, &result) == napi_ok) {
+      napi_resolve_deferred(env, job->deferred, result);
+    } else {
+      job->err = ENOMEM;
+    }
+  }
+  if (status != napi_ok || job->err) {
+    int e = status == napi_ok ? job->err : ECANCELED;
+    const char *name = uv_err_name(-e);
+    napi_value code, msg;
+    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_set_named_property(env, result, "code", code);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job->data);
+  free(job->path);
+  free(job);
+}
+
+static napi_value js_read_file(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  size_t plen = 0;
+  int64_t max;
+  if (argc < 2 || napi_get_value_string_utf8(env, args[0], NULL, 0, &plen) != napi_ok || plen == 0 ||
+      !get_i64(env, args[1], &max) || max < 0) {
+    napi_throw_type_error(env, NULL, "readFile(path, maxBytes) takes a path and a non-negative size");
+    return NULL;
+  }
+  read_job *job = calloc(1, sizeof *job);
+  char *path = malloc(plen + 1);
+  if (!job || !path) {
+    free(job);
+    free(path);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, args[0], path, plen + 1, &plen);
+  if (strlen(path) != plen) { /* an embedded NUL would silently name another file */
+    free(job);
+    free(path);
+    napi_throw_type_error(env, NULL, "readFile: the path contains a NUL byte");
+    return NULL;
+  }
+  job->path = path;
+  job->max = max;
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "berth_read_file", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, read_execute, read_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job->path);
+    free(job);
+    napi_throw_error(env, NULL, "readFile: cannot queue the job");
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value alignment;
   napi_create_uint32(env, ALIGNMENT, &alignment);
   napi_property_descriptor props[] = {
     {"sendfile", NULL, js_sendfile, NULL, NULL, NULL, napi_enumerable, NULL},
     {"alignedBuffer", NULL, js_aligned_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

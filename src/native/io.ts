@@ -7,6 +7,8 @@ export interface IoAddon {
   /** A Buffer whose memory starts on an ALIGNMENT boundary; `size` a multiple of ALIGNMENT. */
   alignedBuffer(size: number): Buffer;
   readonly ALIGNMENT: number;
+  /** A whole file read on one pool thread; rejects with `code` set as Node's fs errors (EFBIG above maxBytes). */
+  readFile(path: string, maxBytes: number): Promise<Buffer>;
 }
 
 export const io: IoAddon | undefined = loadNativeAddon<IoAddon>('berth_io', 'BERTH_DISABLE_NATIVE_IO');
