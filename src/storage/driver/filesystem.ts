@@ -313,6 +313,11 @@ type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
 
 /** O_DIRECT needs page-aligned memory, offsets and lengths; the addon gives aligned buffers. */
 const ALIGN = io?.ALIGNMENT ?? 4096;
+/**
+ * Buffers smaller than this are written through the page cache: a small blob is not worth a second
+ * descriptor and a synchronous disk write, and its pages are likely to be read again soon.
+ */
+const DIRECT_MIN = STAGING_SIZE / 4;
 
 /**
  * Staging buffers, recycled across the writers of one driver: a push then allocates nothing per
@@ -415,7 +420,7 @@ class FsWriter implements FileWriter {
   /** Write `len` bytes of `buf` at `position`: whole aligned blocks directly, the rest buffered. */
   async #writeOut(buf: Buffer, len: number, position: number): Promise<void> {
     let direct = 0;
-    if (this.#direct !== null && position % ALIGN === 0 && len >= ALIGN) {
+    if (this.#direct !== null && position % ALIGN === 0 && len >= DIRECT_MIN) {
       const dfh = await this.#directHandle();
       if (dfh) {
         direct = len - (len % ALIGN);
