@@ -48,7 +48,8 @@ function driver<F extends Shape>(fields: F): Spec<DriverParameters<F>> {
   });
 }
 
-const filesystemSpec = driver({ rootdirectory: str(), maxthreads: int() });
+// directwrites is berth's: write upload data with O_DIRECT (default true where supported).
+const filesystemSpec = driver({ rootdirectory: str(), maxthreads: int(), directwrites: bool() });
 const inmemorySpec = driver({});
 const s3Spec = driver({
   accesskey: str(),

@@ -65,7 +65,8 @@ describe('filesystem driver specifics', () => {
     await driver.delete('/repo');
     assert.deepEqual(await hostTree(host), []);
   });
-  it('keeps bytes exact across writers that start and end off block boundaries', async () => {
+  for (const directWrites of [true, false]) it(`keeps bytes exact across writers that start and end off block boundaries (directwrites ${directWrites})`, async () => {
+    const driver = new FilesystemDriver({ rootdirectory: join(root, `odd-${directWrites}`), directWrites });
     // Whole blocks go to disk with O_DIRECT, heads and tails through the page cache: appends at
     // odd offsets, in odd-sized chunks, must still read back byte for byte.
     const expected: Buffer[] = [];

@@ -28,6 +28,11 @@ const SMALL_READ_MAX = 16 << 20;
 
 export interface FilesystemDriverOptions {
   rootdirectory: string;
+  /**
+   * Write large uploads with O_DIRECT where the filesystem and the berth_io addon allow it
+   * (default true): pushes skip the page cache; the first pull of a blob then reads it from disk.
+   */
+  directWrites?: boolean;
 }
 
 function errCode(err: unknown): string | undefined {
@@ -64,10 +69,12 @@ export class FilesystemDriver implements StorageDriver {
   readonly name = NAME;
   readonly #root: string;
   readonly #staging = new StagingPool();
+  readonly #directWrites: boolean;
 
   constructor(options: FilesystemDriverOptions) {
     if (!options?.rootdirectory) throw new Error('filesystem driver: rootdirectory is required');
     this.#root = resolve(options.rootdirectory);
+    this.#directWrites = options.directWrites !== false && io !== undefined;
   }
 
   /** Host path of a validated driver path. */
@@ -179,7 +186,7 @@ export class FilesystemDriver implements StorageDriver {
       fh = opts?.append ? await open(full, fsc.O_WRONLY) : await this.#withParents(full, () => open(full, 'w'));
       const size = (await fh.stat()).size;
       throwIfAborted(signal);
-      return new FsWriter(fh, path, full, size, this.#staging, (p) => this.#prune(p));
+      return new FsWriter(fh, path, full, size, this.#staging, this.#directWrites, (p) => this.#prune(p));
     } catch (err) {
       await fh?.close().catch(() => {});
       // Append needs an existing regular file; a directory there means there is none.
@@ -379,11 +386,12 @@ class FsWriter implements FileWriter {
     private readonly full: string,
     size: number,
     private readonly staging: StagingPool,
+    direct: boolean,
     private readonly prune: (path: string) => Promise<void>,
   ) {
     this.#size = size;
     this.#flushed = size;
-    if (!io) this.#direct = null;
+    if (!direct) this.#direct = null;
     this.#cap = this.#capacityAt(size);
   }
 
