@@ -7,6 +7,8 @@
  * 2. Page-aligned buffers for O_DIRECT writes (upload data, src/storage/driver/filesystem.ts).
  * 3. Whole small files (links, manifests) read in one pool job instead of the four round trips
  *    (open, fstat, read, close) that fs.promises needs (src/storage/driver/filesystem.ts).
+ * 4. prefetch: ask the kernel to read a file range into the page cache (after an O_DIRECT write,
+ *    so the first pull of a fresh blob is served from memory).
  *
  * ---- sendfile ----------------------------------------------------------------------------
  *
@@ -339,6 +341,72 @@ static napi_value js_read_file(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * ---- prefetch ------------------------------------------------------------------------------
+ *
+ * prefetch(fd, offset, length) -> Promise<void>: posix_fadvise(WILLNEED) on a pool thread. The
+ * kernel allocates the pages and starts the reads; nothing waits for them. It is only a hint, so
+ * errors are ignored. The caller keeps fd open until the promise settles.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  int64_t offset;
+  int64_t length;
+} prefetch_job;
+
+static void prefetch_execute(napi_env env, void *data) {
+  (void)env;
+  prefetch_job *job = data;
+  /* The kernel caps one WILLNEED at a few MiB of readahead; step through the range. */
+  const int64_t step = (int64_t)4 << 20;
+  for (int64_t at = job->offset; at < job->offset + job->length; at += step) {
+    int64_t n = job->offset + job->length - at;
+    if (posix_fadvise(job->fd, (off_t)at, (off_t)(n < step ? n : step), POSIX_FADV_WILLNEED) != 0) return;
+  }
+}
+
+static void prefetch_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  prefetch_job *job = data;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_resolve_deferred(env, job->deferred, undefined);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_prefetch(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  int64_t fd, offset, length;
+  if (argc < 3 || !get_i64(env, args[0], &fd) || !get_i64(env, args[1], &offset) || !get_i64(env, args[2], &length) ||
+      fd < 0 || fd > INT32_MAX || offset < 0 || length < 0) {
+    napi_throw_type_error(env, NULL, "prefetch(fd, offset, length) takes non-negative integers");
+    return NULL;
+  }
+  prefetch_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->fd = (int)fd;
+  job->offset = offset;
+  job->length = length;
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "berth_prefetch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, prefetch_execute, prefetch_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "prefetch: cannot queue the job");
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value alignment;
   napi_create_uint32(env, ALIGNMENT, &alignment);
@@ -346,6 +414,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sendfile", NULL, js_sendfile, NULL, NULL, NULL, napi_enumerable, NULL},
     {"alignedBuffer", NULL, js_aligned_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

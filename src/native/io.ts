@@ -9,6 +9,8 @@ export interface IoAddon {
   readonly ALIGNMENT: number;
   /** A whole file read on one pool thread; rejects with `code` set as Node's fs errors (EFBIG above maxBytes). */
   readFile(path: string, maxBytes: number): Promise<Buffer>;
+  /** posix_fadvise(WILLNEED) on a pool thread: a hint, never fails. Keep fd open until it settles. */
+  prefetch(fd: number, offset: number, length: number): Promise<void>;
 }
 
 export const io: IoAddon | undefined = loadNativeAddon<IoAddon>('berth_io', 'BERTH_DISABLE_NATIVE_IO');

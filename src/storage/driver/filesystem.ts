@@ -233,7 +233,7 @@ export class FilesystemDriver implements StorageDriver {
     const to = this.#full(dst);
     const sourceGone = (err: unknown) => failure(err, src, 'move', signal);
     // A missing source is PathNotFoundError, never a reason to create the target's parents.
-    await lstat(from).catch((err: unknown) => Promise.reject(sourceGone(err)));
+    const moved = await lstat(from).catch((err: unknown) => Promise.reject(sourceGone(err)));
     if (src === dst) return;
     try {
       await this.#withParents(to, async () => {
@@ -248,7 +248,26 @@ export class FilesystemDriver implements StorageDriver {
     } catch (err) {
       throw failure(err, dst, 'move', signal, false);
     }
+    if (this.#directWrites && moved.isFile() && moved.size >= DIRECT_MIN) void this.#prefetch(to, moved.size);
     await this.#prune(src);
+  }
+
+  /**
+   * Read a file that was just finished (an upload moved into the blob store) back into the page
+   * cache, in the background. Its bytes went to disk with O_DIRECT, and a blob is usually pulled
+   * soon after it is pushed: that pull is then served from memory, while the push never waited for
+   * page-cache allocation. A hint only: failures are ignored.
+   */
+  async #prefetch(full: string, size: number): Promise<void> {
+    const fh = await open(full, 'r').catch(() => undefined);
+    if (!fh) return;
+    try {
+      await io?.prefetch(fh.fd, 0, size);
+    } catch {
+      // nothing to do: the next read simply goes to disk
+    } finally {
+      await fh.close().catch(() => {});
+    }
   }
 
   async delete(path: string, opts?: CallOptions): Promise<void> {
