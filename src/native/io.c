@@ -133,6 +133,26 @@ static int get_i64(napi_env env, napi_value v, int64_t *out) {
   return napi_get_value_int64(env, v, out) == napi_ok;
 }
 
+/* Every job struct starts with these two fields, so one helper can queue any of them. */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+} job_head;
+
+/* Queue `job` on the libuv pool; the promise, or NULL (nothing queued, the caller frees). */
+static napi_value queue_job(napi_env env, void *job, const char *name, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete) {
+  job_head *head = job;
+  napi_value promise, resource;
+  if (napi_create_promise(env, &head->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) != napi_ok ||
+      napi_create_async_work(env, NULL, resource, execute, complete, job, &head->work) != napi_ok ||
+      napi_queue_async_work(env, head->work) != napi_ok) {
+    return NULL;
+  }
+  return promise;
+}
+
 static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value args[5];
@@ -159,15 +179,11 @@ static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   job->offset = offset;
   job->length = length;
   job->budget_ms = budget;
-  napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "berth_sendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, job_execute, job_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_value promise = queue_job(env, job, "berth_sendfile", job_execute, job_complete);
+  if (!promise) {
     close(job->sock);
     free(job);
     napi_throw_error(env, NULL, "sendfile: cannot queue the job");
-    return NULL;
   }
   return promise;
 }
@@ -328,15 +344,11 @@ static napi_value js_read_file(napi_env env, napi_callback_info info) {
   }
   job->path = path;
   job->max = max;
-  napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "berth_read_file", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, read_execute, read_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_value promise = queue_job(env, job, "berth_read_file", read_execute, read_complete);
+  if (!promise) {
     free(job->path);
     free(job);
     napi_throw_error(env, NULL, "readFile: cannot queue the job");
-    return NULL;
   }
   return promise;
 }
@@ -395,14 +407,10 @@ static napi_value js_prefetch(napi_env env, napi_callback_info info) {
   job->fd = (int)fd;
   job->offset = offset;
   job->length = length;
-  napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "berth_prefetch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, prefetch_execute, prefetch_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  napi_value promise = queue_job(env, job, "berth_prefetch", prefetch_execute, prefetch_complete);
+  if (!promise) {
     free(job);
     napi_throw_error(env, NULL, "prefetch: cannot queue the job");
-    return NULL;
   }
   return promise;
 }
