@@ -30,7 +30,8 @@ export interface FilesystemDriverOptions {
   rootdirectory: string;
   /**
    * Write large uploads with O_DIRECT where the filesystem and the berth_io addon allow it
-   * (default true): pushes skip the page cache; the first pull of a blob then reads it from disk.
+   * (default true): pushes skip the page cache, and a committed blob is read back into it in the
+   * background (see #prefetch).
    */
   directWrites?: boolean;
 }
