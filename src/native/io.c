@@ -9,6 +9,8 @@
  *    (open, fstat, read, close) that fs.promises needs (src/storage/driver/filesystem.ts).
  * 4. prefetch: ask the kernel to read a file range into the page cache (after an O_DIRECT write,
  *    so the first pull of a fresh blob is served from memory).
+ * 5. Small files written atomically (temp file, write, fdatasync, rename, parents created as
+ *    needed) in one pool job instead of six or more (src/storage/driver/filesystem.ts).
  *
  * ---- sendfile ----------------------------------------------------------------------------
  *
@@ -415,6 +417,158 @@ static napi_value js_prefetch(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * ---- atomic small writes -------------------------------------------------------------------
+ *
+ * writeFileAtomic(path, tmp, data) -> Promise<void>: create `tmp` (O_EXCL; it must be a sibling of
+ * `path`), write `data`, fdatasync, close and rename it over `path`, so readers see the old content
+ * or the new, never a mix. Missing parent directories are created (mode 0777 less the umask),
+ * retried a few times because a concurrent prune may remove a parent between mkdir and open. On
+ * failure the temp file is removed and the promise rejects with `code` set as Node's fs errors.
+ */
+#define PARENT_RETRIES 8
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  char *tmp;
+  unsigned char *data;
+  size_t len;
+  int err;
+} put_job;
+
+/* mkdir -p of `dir` (modified in place while recursing, restored on return). */
+static int mkdir_parents(char *dir) {
+  if (mkdir(dir, 0777) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return -1;
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return -1;
+  *slash = '\0';
+  int r = mkdir_parents(dir);
+  *slash = '/';
+  if (r != 0) return -1;
+  return mkdir(dir, 0777) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static void put_execute(napi_env env, void *data) {
+  (void)env;
+  put_job *job = data;
+  int fd = -1;
+  for (int attempt = 0;; attempt++) {
+    fd = open(job->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno != ENOENT || attempt >= PARENT_RETRIES) {
+      job->err = errno;
+      return;
+    }
+    char *slash = strrchr(job->tmp, '/');
+    if (!slash || slash == job->tmp) {
+      job->err = ENOENT;
+      return;
+    }
+    *slash = '\0';
+    int r = mkdir_parents(job->tmp);
+    int saved = errno;
+    *slash = '/';
+    if (r != 0) {
+      job->err = saved;
+      return;
+    }
+  }
+  for (size_t done = 0; done < job->len;) {
+    ssize_t n = write(fd, job->data + done, job->len - done);
+    if (n > 0) {
+      done += (size_t)n;
+    } else if (n < 0 && errno != EINTR) {
+      job->err = errno;
+      break;
+    }
+  }
+  if (!job->err && fdatasync(fd) != 0) job->err = errno;
+  if (close(fd) != 0 && !job->err && errno != EINTR) job->err = errno;
+  if (!job->err && rename(job->tmp, job->path) != 0) job->err = errno;
+  if (job->err) unlink(job->tmp);
+}
+
+static void put_complete(napi_env env, napi_status status, void *data) {
+  put_job *job = data;
+  napi_value result;
+  if (status == napi_ok && !job->err) {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    int e = status == napi_ok ? job->err : ECANCELED;
+    napi_value code, msg;
+    napi_create_string_utf8(env, uv_err_name(-e), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_set_named_property(env, result, "code", code);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job->data);
+  free(job->path);
+  free(job->tmp);
+  free(job);
+}
+
+/* A copy of a JS string argument, or NULL (with a pending exception) when it is not a clean path. */
+static char *path_arg(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0) return NULL;
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  napi_get_value_string_utf8(env, v, out, len + 1, &len);
+  if (strlen(out) != len) { /* an embedded NUL would silently name another file */
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+static napi_value js_write_file_atomic(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  void *bytes = NULL;
+  size_t len = 0;
+  bool is_buffer = false;
+  if (argc < 3 || napi_is_buffer(env, args[2], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, args[2], &bytes, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "writeFileAtomic(path, tmp, data) takes two paths and a Buffer");
+    return NULL;
+  }
+  put_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->path = path_arg(env, args[0]);
+  job->tmp = path_arg(env, args[1]);
+  job->data = malloc(len ? len : 1);
+  if (!job->path || !job->tmp || !job->data) {
+    free(job->path);
+    free(job->tmp);
+    free(job->data);
+    free(job);
+    napi_throw_type_error(env, NULL, "writeFileAtomic: paths must be non-empty strings without NUL bytes");
+    return NULL;
+  }
+  if (len) memcpy(job->data, bytes, len);
+  job->len = len;
+  napi_value promise = queue_job(env, job, "berth_write_file", put_execute, put_complete);
+  if (!promise) {
+    free(job->path);
+    free(job->tmp);
+    free(job->data);
+    free(job);
+    napi_throw_error(env, NULL, "writeFileAtomic: cannot queue the job");
+  }
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value alignment;
   napi_create_uint32(env, ALIGNMENT, &alignment);
@@ -423,6 +577,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"alignedBuffer", NULL, js_aligned_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"writeFileAtomic", NULL, js_write_file_atomic, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

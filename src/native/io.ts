@@ -11,6 +11,8 @@ export interface IoAddon {
   readFile(path: string, maxBytes: number): Promise<Buffer>;
   /** posix_fadvise(WILLNEED) on a pool thread: a hint, never fails. Keep fd open until it settles. */
   prefetch(fd: number, offset: number, length: number): Promise<void>;
+  /** Write `tmp` (a sibling of `path`), fdatasync and rename it over `path`, creating parents; one pool job. */
+  writeFileAtomic(path: string, tmp: string, data: Buffer): Promise<void>;
 }
 
 export const io: IoAddon | undefined = loadNativeAddon<IoAddon>('berth_io', 'BERTH_DISABLE_NATIVE_IO');

@@ -138,6 +138,16 @@ export class FilesystemDriver implements StorageDriver {
     throwIfAborted(signal);
     const full = this.#full(path);
     const tmp = `${full}~tmp-${randomBytes(8).toString('hex')}`;
+    if (io) {
+      // The same steps in one pool job instead of six or more.
+      const bytes = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+      try {
+        await io.writeFileAtomic(full, tmp, bytes);
+      } catch (err) {
+        throw failure(err, path, 'write', signal, false);
+      }
+      return;
+    }
     let fh: FileHandle | undefined;
     try {
       fh = await this.#withParents(full, () => open(tmp, 'wx'));
