@@ -11,7 +11,7 @@ import { req } from '../helpers/registry-client.js';
 import type { RegistryServer } from '../helpers/registry-config.js';
 import { PatternBlob } from './helpers/blobs.js';
 import { Forwarder } from './helpers/forwarder.js';
-import { eventually, schedulerState } from './helpers/storage.js';
+import { eventually, hasLayerLink, schedulerState } from './helpers/storage.js';
 
 const STEP = { timeout: 120_000 };
 
@@ -62,6 +62,9 @@ describe('expiry schedule shared with the reference implementation', () => {
       assert.equal(cached.status, 200);
       assert.equal(forwarder.count('GET', /\/blobs\//), gets, 'what the reference cached is served from storage');
       assert.equal((await req('GET', `${cache.url}/v2/team/app/blobs/${second.digest}`)).status, 200);
+      // The client has every byte before the cache has verified and linked the blob (and only then
+      // scheduled it); stopping earlier would abort that download, as a shutdown does.
+      await eventually('berth links the blob it pulled through', () => hasLayerLink(root, 'team/app', second.digest));
     } finally {
       await cache.stop();
     }
