@@ -355,6 +355,8 @@ const ALIGN = io?.ALIGNMENT ?? 4096;
  * descriptor and a synchronous disk write, and its pages are likely to be read again soon.
  */
 const DIRECT_MIN = STAGING_SIZE / 4;
+/** Background writes a writer may have running at once (each holds one staging buffer). */
+const MAX_INFLIGHT = 3;
 
 /**
  * Staging buffers, recycled across the writers of one driver: a push then allocates nothing per
@@ -384,7 +386,7 @@ async function writeAll(fh: FileHandle, buf: Buffer, off: number, len: number, p
 /**
  * The filesystem FileWriter. Chunks are copied into the current staging buffer (so the caller may
  * reuse its chunk once write() resolves); a full buffer is handed to a background write while the
- * other buffer fills. At most one background write is in flight, which is the backpressure.
+ * next one fills. At most MAX_INFLIGHT background writes run at once, which is the backpressure.
  * All calls are serialised on a promise chain so unawaited calls still run in order.
  *
  * Whole aligned blocks are written with O_DIRECT when the filesystem allows it (and the berth_io
@@ -400,15 +402,15 @@ class FsWriter implements FileWriter {
   #flushed: number;
   #state: WriterState = 'open';
   #cur: Buffer | undefined;
-  #spare: Buffer | undefined;
   #len = 0;
   /** Bytes the current buffer takes before it is written out (it ends on an aligned offset). */
   #cap = STAGING_SIZE;
-  #inflight: Promise<void> | undefined;
+  /** Background writes not yet finished, oldest first (at most MAX_INFLIGHT). */
+  #inflight: Promise<void>[] = [];
   #error: unknown;
   #chain: Promise<unknown> = Promise.resolve();
   /** The O_DIRECT descriptor: opened on the first aligned write; null when unsupported here. */
-  #direct: FileHandle | null | undefined;
+  #direct: Promise<FileHandle | null> | null | undefined;
 
   constructor(
     private readonly fh: FileHandle,
@@ -434,11 +436,10 @@ class FsWriter implements FileWriter {
     return STAGING_SIZE - (offset % ALIGN);
   }
 
-  async #directHandle(): Promise<FileHandle | null> {
-    if (this.#direct === undefined) {
-      // tmpfs and some network filesystems refuse O_DIRECT: then everything is buffered.
-      this.#direct = await open(this.full, fsc.O_WRONLY | fsc.O_DIRECT).catch(() => null);
-    }
+  #directHandle(): Promise<FileHandle | null> {
+    // tmpfs and some network filesystems refuse O_DIRECT: then everything is buffered. Opened once,
+    // though several background writes may ask at the same time.
+    this.#direct ??= open(this.full, fsc.O_WRONLY | fsc.O_DIRECT).catch(() => null);
     return this.#direct;
   }
 
@@ -468,39 +469,53 @@ class FsWriter implements FileWriter {
     if (direct < len) await writeAll(this.fh, buf, direct, len - direct, position + direct);
   }
 
-  /** Wait for the background write, then start writing the current buffer in the background. */
+  /**
+   * Start writing the current buffer in the background, once fewer than MAX_INFLIGHT writes are
+   * running (waiting for the oldest otherwise: the backpressure). Writes go to distinct offsets,
+   * so they may finish in any order; each buffer returns to the pool when its write is done.
+   */
   async #rotate(): Promise<void> {
-    await this.#inflight;
+    while (this.#inflight.length >= MAX_INFLIGHT) await this.#inflight.shift();
     if (this.#error !== undefined) throw failure(this.#error, this.path, 'write');
     const full = this.#cur as Buffer;
     const len = this.#len;
     const position = this.#flushed;
     this.#flushed += len;
-    this.#cur = this.#spare ?? this.staging.take();
-    this.#spare = full;
+    this.#cur = undefined;
     this.#len = 0;
     this.#cap = this.#capacityAt(this.#flushed);
-    this.#inflight = this.#writeOut(full, len, position).catch((err: unknown) => {
-      this.#error ??= err;
-    });
+    this.#inflight.push(
+      this.#writeOut(full, len, position).then(
+        () => this.staging.give(full),
+        (err: unknown) => {
+          this.#error ??= err;
+        },
+      ),
+    );
+  }
+
+  /** Wait for every background write. */
+  async #settle(): Promise<void> {
+    const running = this.#inflight;
+    this.#inflight = [];
+    await Promise.all(running);
   }
 
   /** Write out everything staged and wait for it. */
   async #drain(): Promise<void> {
     if (this.#len > 0) await this.#rotate();
-    await this.#inflight;
-    this.#inflight = undefined;
+    await this.#settle();
     if (this.#error !== undefined) throw failure(this.#error, this.path, 'write');
   }
 
   /** Close both descriptors, ignoring errors (the data was already written or is abandoned). */
   async #closeHandles(): Promise<void> {
-    // Called once nothing is in flight: the buffers are free for other writers.
+    // Called once nothing is in flight: the buffer is free for other writers.
     this.staging.give(this.#cur);
-    this.staging.give(this.#spare);
-    this.#cur = this.#spare = undefined;
+    this.#cur = undefined;
     await this.fh.close().catch(() => {});
-    if (this.#direct) await this.#direct.close().catch(() => {});
+    const direct = await this.#direct;
+    if (direct) await direct.close().catch(() => {});
   }
 
   write(chunk: Uint8Array, opts?: CallOptions): Promise<void> {
@@ -547,7 +562,7 @@ class FsWriter implements FileWriter {
       if (this.#state === 'cancelled') return;
       this.#ensureOpen(opts, false);
       this.#state = 'cancelled';
-      await this.#inflight;
+      await this.#settle();
       // Only unlink the path if it still names our file (a putContent or move may have replaced it).
       const mine = await this.fh.stat().catch(() => undefined);
       await this.#closeHandles();
