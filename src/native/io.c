@@ -155,6 +155,31 @@ static napi_value queue_job(napi_env env, void *job, const char *name, napi_asyn
   return promise;
 }
 
+/* A copy of a JS string argument; NULL when it is not a non-empty string without NUL bytes (an
+ * embedded NUL would silently name another file) or memory ran out. */
+static char *path_arg(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0) return NULL;
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  napi_get_value_string_utf8(env, v, out, len + 1, &len);
+  if (strlen(out) != len) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* Reject with an Error whose `code` is the errno name, as Node's own fs errors. */
+static void reject_errno(napi_env env, napi_deferred deferred, int e) {
+  napi_value code, msg, err;
+  napi_create_string_utf8(env, uv_err_name(-e), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &err);
+  napi_set_named_property(env, err, "code", code);
+  napi_reject_deferred(env, deferred, err);
+}
+
 static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value args[5];
@@ -302,16 +327,7 @@ static void read_complete(napi_env env, napi_status status, void *data) {
       job->err = ENOMEM;
     }
   }
-  if (status != napi_ok || job->err) {
-    int e = status == napi_ok ? job->err : ECANCELED;
-    const char *name = uv_err_name(-e);
-    napi_value code, msg;
-    napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &result);
-    napi_set_named_property(env, result, "code", code);
-    napi_reject_deferred(env, job->deferred, result);
-  }
+  if (status != napi_ok || job->err) reject_errno(env, job->deferred, status == napi_ok ? job->err : ECANCELED);
   napi_delete_async_work(env, job->work);
   free(job->data);
   free(job->path);
@@ -322,26 +338,16 @@ static napi_value js_read_file(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value args[2];
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
-  size_t plen = 0;
   int64_t max;
-  if (argc < 2 || napi_get_value_string_utf8(env, args[0], NULL, 0, &plen) != napi_ok || plen == 0 ||
-      !get_i64(env, args[1], &max) || max < 0) {
+  if (argc < 2 || !get_i64(env, args[1], &max) || max < 0) {
     napi_throw_type_error(env, NULL, "readFile(path, maxBytes) takes a path and a non-negative size");
     return NULL;
   }
-  read_job *job = calloc(1, sizeof *job);
-  char *path = malloc(plen + 1);
-  if (!job || !path) {
-    free(job);
+  char *path = path_arg(env, args[0]);
+  read_job *job = path ? calloc(1, sizeof *job) : NULL;
+  if (!job) {
     free(path);
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, args[0], path, plen + 1, &plen);
-  if (strlen(path) != plen) { /* an embedded NUL would silently name another file */
-    free(job);
-    free(path);
-    napi_throw_type_error(env, NULL, "readFile: the path contains a NUL byte");
+    napi_throw_type_error(env, NULL, "readFile: the path must be a non-empty string without NUL bytes");
     return NULL;
   }
   job->path = path;
@@ -499,33 +505,13 @@ static void put_complete(napi_env env, napi_status status, void *data) {
     napi_get_undefined(env, &result);
     napi_resolve_deferred(env, job->deferred, result);
   } else {
-    int e = status == napi_ok ? job->err : ECANCELED;
-    napi_value code, msg;
-    napi_create_string_utf8(env, uv_err_name(-e), NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &result);
-    napi_set_named_property(env, result, "code", code);
-    napi_reject_deferred(env, job->deferred, result);
+    reject_errno(env, job->deferred, status == napi_ok ? job->err : ECANCELED);
   }
   napi_delete_async_work(env, job->work);
   free(job->data);
   free(job->path);
   free(job->tmp);
   free(job);
-}
-
-/* A copy of a JS string argument, or NULL (with a pending exception) when it is not a clean path. */
-static char *path_arg(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0) return NULL;
-  char *out = malloc(len + 1);
-  if (!out) return NULL;
-  napi_get_value_string_utf8(env, v, out, len + 1, &len);
-  if (strlen(out) != len) { /* an embedded NUL would silently name another file */
-    free(out);
-    return NULL;
-  }
-  return out;
 }
 
 static napi_value js_write_file_atomic(napi_env env, napi_callback_info info) {
