@@ -87,17 +87,16 @@ export async function trySendFile(res: ServerResponse, body: Readable, length: n
       const [sent, errno, stalled] = await addon.sendfile(sockFd, file.fd, position, end - position, JOB_BUDGET_MS);
       position += sent;
       if (errno !== 0) throw aborted(`client connection failed while sending (errno ${errno})`);
-      if (position >= end) break;
-      if (stalled) break;
+      if (position >= end || stalled) break;
       if (sent === 0) throw new Error(`blob file ended ${end - position} bytes early`);
     }
   } catch (err) {
-    running--;
     body.destroy();
     res.destroy();
     throw err;
+  } finally {
+    running--;
   }
-  running--;
   try {
     if (position < end) {
       // A slow reader: the rest goes through the event loop like any stream.
