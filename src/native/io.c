@@ -11,6 +11,8 @@
  *    so the first pull of a fresh blob is served from memory).
  * 5. Small files written atomically (temp file, write, fdatasync, rename, parents created as
  *    needed) in one pool job instead of six or more (src/storage/driver/filesystem.ts).
+ * 6. recv: a request body read from a TCP socket straight into large buffers, on a pool thread
+ *    (large uploads, src/http/native-body.ts).
  *
  * ---- sendfile ----------------------------------------------------------------------------
  *
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,6 +214,134 @@ static napi_value js_sendfile(napi_env env, napi_callback_info info) {
     close(job->sock);
     free(job);
     napi_throw_error(env, NULL, "sendfile: cannot queue the job");
+  }
+  return promise;
+}
+
+/*
+ * ---- recv ----------------------------------------------------------------------------------
+ *
+ * recv(sock, buffer, offset, length, budgetMs) -> Promise<[received, errno, eof]>
+ *
+ * Reads up to `length` bytes from the socket into buffer[offset..], on a pool thread. Node reads
+ * sockets 64 KiB at a time and runs its HTTP parser, a stream push and a promise hop per read;
+ * for a gigabyte upload that is the event loop's whole budget. The socket is dup()ed as for
+ * sendfile, and an empty socket is waited for in poll(), for no longer than budgetMs overall.
+ *   received bytes read by this job (the job returns once `length` bytes arrived)
+ *   errno    0, or the error that ended the connection (ECONNRESET, ...)
+ *   eof      1 when the peer closed its side
+ * A job that returns with received < length, errno 0 and eof 0 ran out of budget.
+ * The caller keeps `buffer` untouched until the promise settles (a reference keeps it alive).
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int sock;
+  napi_ref buffer_ref;
+  unsigned char *dest;
+  int64_t length;
+  int64_t budget_ms;
+  int64_t received;
+  int err;
+  int eof;
+} recv_job;
+
+static void recv_execute(napi_env env, void *data) {
+  (void)env;
+  recv_job *job = data;
+  const int64_t deadline = now_ms() + job->budget_ms;
+  while (job->received < job->length) {
+    ssize_t n = recv(job->sock, job->dest + job->received, (size_t)(job->length - job->received), 0);
+    if (n > 0) {
+      job->received += n;
+      continue;
+    }
+    if (n == 0) {
+      job->eof = 1;
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      job->err = errno;
+      return;
+    }
+    int64_t left = deadline - now_ms();
+    if (left <= 0) return;
+    struct pollfd p = {.fd = job->sock, .events = POLLIN, .revents = 0};
+    int r = poll(&p, 1, (int)left);
+    if (r == 0) return;
+    if (r < 0 && errno != EINTR) {
+      job->err = errno;
+      return;
+    }
+    /* Readable, or an error/hang-up that the next recv reports. */
+  }
+}
+
+static void recv_complete(napi_env env, napi_status status, void *data) {
+  recv_job *job = data;
+  close(job->sock);
+  napi_delete_reference(env, job->buffer_ref);
+  napi_value result, v;
+  if (status == napi_ok && napi_create_array_with_length(env, 3, &result) == napi_ok) {
+    napi_create_double(env, (double)job->received, &v);
+    napi_set_element(env, result, 0, v);
+    napi_create_int32(env, job->err, &v);
+    napi_set_element(env, result, 1, v);
+    napi_create_int32(env, job->eof, &v);
+    napi_set_element(env, result, 2, v);
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, "recv job was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_recv(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value args[5];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  int64_t sock, offset, length, budget;
+  void *base = NULL;
+  size_t size = 0;
+  bool is_buffer = false;
+  if (argc < 5 || !get_i64(env, args[0], &sock) || napi_is_buffer(env, args[1], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, args[1], &base, &size) != napi_ok || !get_i64(env, args[2], &offset) ||
+      !get_i64(env, args[3], &length) || !get_i64(env, args[4], &budget) || sock < 0 || sock > INT32_MAX || offset < 0 ||
+      length <= 0 || budget <= 0 || (uint64_t)offset + (uint64_t)length > size) {
+    napi_throw_type_error(env, NULL, "recv(sock, buffer, offset, length, budgetMs): bad arguments");
+    return NULL;
+  }
+  recv_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->sock = fcntl((int)sock, F_DUPFD_CLOEXEC, 0);
+  if (job->sock < 0) {
+    free(job);
+    napi_throw_error(env, NULL, "recv: cannot duplicate the socket descriptor");
+    return NULL;
+  }
+  if (napi_create_reference(env, args[1], 1, &job->buffer_ref) != napi_ok) {
+    close(job->sock);
+    free(job);
+    napi_throw_error(env, NULL, "recv: cannot reference the buffer");
+    return NULL;
+  }
+  job->dest = (unsigned char *)base + offset;
+  job->length = length;
+  job->budget_ms = budget;
+  napi_value promise = queue_job(env, job, "berth_recv", recv_execute, recv_complete);
+  if (!promise) {
+    napi_delete_reference(env, job->buffer_ref);
+    close(job->sock);
+    free(job);
+    napi_throw_error(env, NULL, "recv: cannot queue the job");
   }
   return promise;
 }
@@ -564,6 +695,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_enumerable, NULL},
     {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeFileAtomic", NULL, js_write_file_atomic, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -11,6 +11,8 @@ export interface IoAddon {
   readFile(path: string, maxBytes: number): Promise<Buffer>;
   /** posix_fadvise(WILLNEED) on a pool thread: a hint, never fails. Keep fd open until it settles. */
   prefetch(fd: number, offset: number, length: number): Promise<void>;
+  /** recv(2) into buffer[offset, offset+length) on a pool thread; resolves [received, errno, eof]. See io.c. */
+  recv(sock: number, buffer: Buffer, offset: number, length: number, budgetMs: number): Promise<[number, number, number]>;
   /** Write `tmp` (a sibling of `path`), fdatasync and rename it over `path`, creating parents; one pool job. */
   writeFileAtomic(path: string, tmp: string, data: Buffer): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { digestOf, parseDigest, type Digest } from '../digest/digest.js';
 import { BlobUploadUnknownError, DigestInvalidError, SizeInvalidError } from '../distribution/errors.js';
 import type { BlobUploadSession } from '../distribution/services.js';
 import type { CallOptions, Descriptor } from '../distribution/types.js';
+import { isRecyclingSource } from '../util/recycling-source.js';
 import { OCTET_STREAM } from './blob-store.js';
 import type { StorageDriver } from './driver/driver.js';
 import { PathNotFoundError } from './driver/errors.js';
@@ -74,9 +75,16 @@ export class BlobUpload implements BlobUploadSession {
     let batch: Uint8Array[] = [];
     let batchBytes = 0;
     const queued: Promise<void>[] = [];
+    // A source that recycles its buffers gets each chunk back once it is copied and hashed.
+    const recycle = isRecyclingSource(source) ? (chunks: Uint8Array[]) => chunks.forEach((c) => source.recycle(c)) : undefined;
     const flush = async () => {
       if (batch.length === 0) return;
-      queued.push(hasher.updateInBackground(batch));
+      const hashing = hasher.updateInBackground(batch);
+      if (recycle) {
+        const done = batch;
+        void hashing.then(() => recycle(done), () => undefined);
+      }
+      queued.push(hashing);
       batch = [];
       batchBytes = 0;
       if (queued.length > HASH_WINDOW) await queued.shift();

@@ -9,6 +9,7 @@ import type { BlobUploadSession } from '../../distribution/services.js';
 import { openRepository, type AppOptions, type Handler } from '../app.js';
 import { headerValue, type RequestContext } from '../context.js';
 import { HttpError } from '../errors.js';
+import { requestBody } from '../native-body.js';
 import { sendEmpty } from '../respond.js';
 
 export const handleUploadStart: Handler = async (app, ctx) => {
@@ -35,7 +36,7 @@ export const handleUploadStart: Handler = async (app, ctx) => {
     const { digest } = parseDigest(digestParam);
     const upload = await repo.blobs.createUpload(opts);
     try {
-      await upload.append(ctx.req, { ...opts, final: true });
+      await upload.append(requestBody(ctx.req, ctx.res), { ...opts, final: true });
     } catch (err) {
       await upload.cancel().catch(() => undefined);
       throw err;
@@ -72,7 +73,7 @@ export const handleUpload: Handler = async (app, ctx) => {
       return;
     case 'PATCH':
       checkChunkRange(app, ctx, upload);
-      await upload.append(ctx.req, opts);
+      await upload.append(requestBody(ctx.req, ctx.res), opts);
       sendEmpty(ctx.res, 202, uploadHeaders(app, ctx, upload));
       return;
     case 'PUT': {
@@ -81,7 +82,7 @@ export const handleUpload: Handler = async (app, ctx) => {
       const { digest } = parseDigest(digestParam);
       if (hasBody(ctx)) {
         checkChunkRange(app, ctx, upload);
-        await upload.append(ctx.req, { ...opts, final: true });
+        await upload.append(requestBody(ctx.req, ctx.res), { ...opts, final: true });
       }
       const descriptor = await upload.commit(digest, opts);
       sendEmpty(ctx.res, 201, { Location: ctx.url(`/v2/${name}/blobs/${descriptor.digest}`), 'Docker-Content-Digest': descriptor.digest });

@@ -37,7 +37,10 @@ export interface FileInfo {
 export interface FileWriter {
   /** Total bytes at the path: what earlier writers persisted plus what this writer accepted. */
   readonly size: number;
-  /** Append a chunk. Resolves when the driver has accepted it (not necessarily persisted). */
+  /**
+   * Append a chunk. Resolves when the driver has accepted it (not necessarily persisted); the
+   * driver keeps no reference to `chunk` after that, so the caller may reuse its memory.
+   */
   write(chunk: Uint8Array, opts?: CallOptions): Promise<void>;
   /**
    * Persist everything written and release the writer. A later `writer(path, { append: true })`,
