@@ -13,6 +13,8 @@
  *    needed) in one pool job instead of six or more (src/storage/driver/filesystem.ts).
  * 6. recv: a request body read from a TCP socket straight into large buffers, on a pool thread
  *    (large uploads, src/http/native-body.ts).
+ * 7. resident: how much of a file is in the page cache, sampled with mincore(2), so a download
+ *    of a blob that is not there reads it with O_DIRECT (src/http/file-response.ts).
  *
  * ---- sendfile ----------------------------------------------------------------------------
  *
@@ -42,6 +44,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -344,6 +347,46 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "recv: cannot queue the job");
   }
   return promise;
+}
+
+/*
+ * ---- resident --------------------------------------------------------------------------------
+ *
+ * resident(fd, offset, length, samples) -> number: the fraction (0..1) of `samples` pages, spread
+ * evenly over [offset, offset + length), that are in the page cache. Synchronous and cheap: the
+ * file is mapped but never touched, and mincore() only looks the pages up. -1 when the file cannot
+ * be mapped (then nothing is known).
+ */
+static napi_value js_resident(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  int64_t fd, offset, length, samples;
+  if (argc < 4 || !get_i64(env, args[0], &fd) || !get_i64(env, args[1], &offset) || !get_i64(env, args[2], &length) ||
+      !get_i64(env, args[3], &samples) || fd < 0 || fd > INT32_MAX || offset < 0 || length <= 0 || samples <= 0 ||
+      samples > 4096) {
+    napi_throw_type_error(env, NULL, "resident(fd, offset, length, samples) takes positive integers");
+    return NULL;
+  }
+  const int64_t page = sysconf(_SC_PAGESIZE);
+  const int64_t start = offset - offset % page;
+  const size_t span = (size_t)(offset + length - start);
+  double fraction = -1;
+  void *map = mmap(NULL, span, PROT_READ, MAP_SHARED, (int)fd, (off_t)start);
+  if (map != MAP_FAILED) {
+    int64_t hits = 0;
+    for (int64_t i = 0; i < samples; i++) {
+      int64_t at = (offset - start) + (length - 1) * i / (samples > 1 ? samples - 1 : 1);
+      at -= at % page;
+      unsigned char vec = 0;
+      if (mincore((char *)map + at, 1, &vec) == 0 && (vec & 1)) hits++;
+    }
+    munmap(map, span);
+    fraction = (double)hits / (double)samples;
+  }
+  napi_value out;
+  napi_create_double(env, fraction, &out);
+  return out;
 }
 
 /*
@@ -696,6 +739,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeFileAtomic", NULL, js_write_file_atomic, NULL, NULL, NULL, napi_enumerable, NULL},
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"resident", NULL, js_resident, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -13,6 +13,8 @@ export interface IoAddon {
   prefetch(fd: number, offset: number, length: number): Promise<void>;
   /** recv(2) into buffer[offset, offset+length) on a pool thread; resolves [received, errno, eof]. See io.c. */
   recv(sock: number, buffer: Buffer, offset: number, length: number, budgetMs: number): Promise<[number, number, number]>;
+  /** Fraction (0..1) of `samples` evenly spread pages of the range that are in the page cache; -1 unknown. */
+  resident(fd: number, offset: number, length: number, samples: number): number;
   /** Write `tmp` (a sibling of `path`), fdatasync and rename it over `path`, creating parents; one pool job. */
   writeFileAtomic(path: string, tmp: string, data: Buffer): Promise<void>;
 }

@@ -101,7 +101,9 @@ describe('parseDigest', () => {
       const started = process.hrtime.bigint();
       const err = rejects(input, kind);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      assert.ok(ms < 500, `took ${ms} ms`);
+      // A pattern that backtracks on these 4 MB inputs takes hours; linear parsing takes
+      // milliseconds. The bound is loose so a loaded CI machine never trips it.
+      assert.ok(ms < 5000, `took ${ms} ms`);
       assert.ok(err.message.length < 400, `message is ${err.message.length} chars`);
     }
   });
