@@ -1,18 +1,22 @@
 /**
- * Blob bodies served with sendfile(2) when the blob is a local file and the connection is plain
- * TCP: the kernel moves page-cache pages to the socket on a libuv pool thread, and the event loop
- * copies nothing. This is what makes a filesystem pull run at loopback speed (the reference gets
- * the same from Go's io.Copy). Anything else (TLS, object stores, the native addon missing, small
- * blobs, too many transfers at once) is streamed as before by the caller.
+ * Blob bodies served from a local file with the kernel doing the copying, when the connection is
+ * plain TCP. A blob in the page cache goes out with sendfile(2): the kernel moves page-cache pages
+ * to the socket on a libuv pool thread, and the event loop copies nothing. A large blob that is
+ * not in the page cache (uploads are written with O_DIRECT, so a fresh push is not) is read with
+ * O_DIRECT into a few recycled buffers and written to the socket: filling the page cache first
+ * would cost more than the transfer itself on a virtual machine, where fresh memory is expensive.
+ * Anything else (TLS, object stores, the native addon missing, small blobs, too many transfers
+ * at once) is streamed as before by the caller.
  */
-import { createReadStream } from 'node:fs';
+import { constants as fsc, createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TLSSocket } from 'node:tls';
 import { io as addon } from '../native/io.js';
-import { localFileOf } from '../storage/driver/driver.js';
+import { localFileOf, type LocalFileSource } from '../storage/driver/driver.js';
 
 /** True when this build can serve blobs with sendfile. */
 export const sendfileAvailable = addon !== undefined;
@@ -34,6 +38,8 @@ export const sendfileStats = {
   started: 0,
   /** Of those, the ones handed to a stream because the client read slowly. */
   slowReaders: 0,
+  /** Responses whose body was read with O_DIRECT because it was not in the page cache. */
+  direct: 0,
   /** Transfers now in progress. */
   get running(): number {
     return running;
@@ -75,6 +81,21 @@ export async function trySendFile(res: ServerResponse, body: Readable, length: n
   const sockFd = plainSocketFd(res);
   if (sockFd === undefined || res.socket?.writableCorked) return false;
   const socket = res.socket as Socket;
+  if (length >= DIRECT_MIN && addon.resident(file.fd, file.start, length, RESIDENCY_SAMPLES) < 0.5) {
+    const direct = await openDirect(file.fd);
+    if (direct) {
+      running++;
+      sendfileStats.direct++;
+      try {
+        await sendDirect(res, socket, direct, file, length, signal);
+      } finally {
+        running--;
+        await direct.close().catch(() => undefined);
+        body.destroy();
+      }
+      return true;
+    }
+  }
   running++;
   sendfileStats.started++;
   let position = file.start;
@@ -110,4 +131,79 @@ export async function trySendFile(res: ServerResponse, body: Readable, length: n
     body.destroy();
   }
   return true;
+}
+
+/** Blobs at least this large that are mostly outside the page cache are read with O_DIRECT. */
+const DIRECT_MIN = 8 << 20;
+/** Pages looked up to decide whether a blob is in the page cache. */
+const RESIDENCY_SAMPLES = 32;
+/** Read size, and buffers per transfer: one being written to the socket, two being read ahead. */
+const DIRECT_BUF = 4 << 20;
+const DIRECT_BUFS = 3;
+const directPool: Buffer[] = [];
+
+/** A second, O_DIRECT descriptor for the open file behind `fd`; undefined where it is refused. */
+async function openDirect(fd: number): Promise<FileHandle | undefined> {
+  try {
+    return await open(`/proc/self/fd/${fd}`, fsc.O_RDONLY | fsc.O_DIRECT);
+  } catch {
+    return undefined;
+  }
+}
+
+function socketWrite(socket: Socket, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.write(chunk, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+interface DirectRead {
+  buf: Buffer;
+  /** File offset of the buffer's first byte (aligned). */
+  at: number;
+  done: Promise<number>;
+}
+
+/**
+ * Send bytes [file.start, file.start + length) read through `direct`. Reads are aligned to the
+ * buffer size; the head and tail of each buffer outside the range are skipped. The socket's write
+ * callback says when a buffer may be refilled, so a slow client simply slows the reads down and
+ * holds no pool thread. Every read has settled before this returns, so the buffers go back to the
+ * pool unshared and the descriptor may be closed.
+ */
+async function sendDirect(res: ServerResponse, socket: Socket, direct: FileHandle, file: LocalFileSource, length: number, signal: AbortSignal): Promise<void> {
+  const io = addon as NonNullable<typeof addon>;
+  const end = file.start + length;
+  let next = file.start - (file.start % io.ALIGNMENT);
+  const reads: DirectRead[] = [];
+  const startRead = (buf: Buffer) => {
+    const at = next;
+    next += DIRECT_BUF;
+    reads.push({ buf, at, done: direct.read(buf, 0, DIRECT_BUF, at).then((r) => r.bytesRead) });
+  };
+  const bufs: Buffer[] = [];
+  for (let i = 0; i < DIRECT_BUFS; i++) bufs.push(directPool.pop() ?? io.alignedBuffer(DIRECT_BUF));
+  try {
+    res.flushHeaders();
+    await flushed(socket);
+    for (const buf of bufs) if (next < end) startRead(buf);
+    while (reads.length > 0) {
+      const read = reads[0] as DirectRead;
+      const got = await read.done;
+      const from = Math.max(read.at, file.start);
+      const to = Math.min(read.at + got, end);
+      if (to < Math.min(read.at + DIRECT_BUF, end)) throw new Error(`blob file ended ${end - to} bytes early`);
+      if (signal.aborted || socket.destroyed) throw aborted('client disconnected');
+      await socketWrite(socket, read.buf.subarray(from - read.at, to - read.at));
+      reads.shift();
+      if (next < end) startRead(read.buf);
+    }
+    res.end();
+  } catch (err) {
+    res.destroy();
+    throw signal.aborted || socket.destroyed ? aborted('client disconnected') : err;
+  } finally {
+    await Promise.allSettled(reads.map((r) => r.done));
+    for (const buf of bufs) if (directPool.length < 4 * DIRECT_BUFS) directPool.push(buf);
+  }
 }

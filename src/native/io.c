@@ -4,16 +4,14 @@
  *
  * 1. sendfile(2) from a file to a TCP socket, on a libuv pool thread (blob downloads,
  *    src/http/file-response.ts).
- * 2. Page-aligned buffers for O_DIRECT writes (upload data, src/storage/driver/filesystem.ts).
+ * 2. Page-aligned buffers for O_DIRECT writes and reads (upload data, cold blob downloads).
  * 3. Whole small files (links, manifests) read in one pool job instead of the four round trips
  *    (open, fstat, read, close) that fs.promises needs (src/storage/driver/filesystem.ts).
- * 4. prefetch: ask the kernel to read a file range into the page cache (after an O_DIRECT write,
- *    so the first pull of a fresh blob is served from memory).
- * 5. Small files written atomically (temp file, write, fdatasync, rename, parents created as
+ * 4. Small files written atomically (temp file, write, fdatasync, rename, parents created as
  *    needed) in one pool job instead of six or more (src/storage/driver/filesystem.ts).
- * 6. recv: a request body read from a TCP socket straight into large buffers, on a pool thread
+ * 5. recv: a request body read from a TCP socket straight into large buffers, on a pool thread
  *    (large uploads, src/http/native-body.ts).
- * 7. resident: how much of a file is in the page cache, sampled with mincore(2), so a download
+ * 6. resident: how much of a file is in the page cache, sampled with mincore(2), so a download
  *    of a blob that is not there reads it with O_DIRECT (src/http/file-response.ts).
  *
  * ---- sendfile ----------------------------------------------------------------------------
@@ -41,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,73 +535,12 @@ static napi_value js_read_file(napi_env env, napi_callback_info info) {
 }
 
 /*
- * ---- prefetch ------------------------------------------------------------------------------
- *
- * prefetch(fd, offset, length) -> Promise<void>: posix_fadvise(WILLNEED) on a pool thread. The
- * kernel allocates the pages and starts the reads; nothing waits for them. It is only a hint, so
- * errors are ignored. The caller keeps fd open until the promise settles.
- */
-typedef struct {
-  napi_async_work work;
-  napi_deferred deferred;
-  int fd;
-  int64_t offset;
-  int64_t length;
-} prefetch_job;
-
-static void prefetch_execute(napi_env env, void *data) {
-  (void)env;
-  prefetch_job *job = data;
-  /* The kernel caps one WILLNEED at a few MiB of readahead; step through the range. */
-  const int64_t step = (int64_t)4 << 20;
-  for (int64_t at = job->offset; at < job->offset + job->length; at += step) {
-    int64_t n = job->offset + job->length - at;
-    if (posix_fadvise(job->fd, (off_t)at, (off_t)(n < step ? n : step), POSIX_FADV_WILLNEED) != 0) return;
-  }
-}
-
-static void prefetch_complete(napi_env env, napi_status status, void *data) {
-  (void)status;
-  prefetch_job *job = data;
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_resolve_deferred(env, job->deferred, undefined);
-  napi_delete_async_work(env, job->work);
-  free(job);
-}
-
-static napi_value js_prefetch(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
-  int64_t fd, offset, length;
-  if (argc < 3 || !get_i64(env, args[0], &fd) || !get_i64(env, args[1], &offset) || !get_i64(env, args[2], &length) ||
-      fd < 0 || fd > INT32_MAX || offset < 0 || length < 0) {
-    napi_throw_type_error(env, NULL, "prefetch(fd, offset, length) takes non-negative integers");
-    return NULL;
-  }
-  prefetch_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  job->fd = (int)fd;
-  job->offset = offset;
-  job->length = length;
-  napi_value promise = queue_job(env, job, "berth_prefetch", prefetch_execute, prefetch_complete);
-  if (!promise) {
-    free(job);
-    napi_throw_error(env, NULL, "prefetch: cannot queue the job");
-  }
-  return promise;
-}
-
-/*
  * ---- atomic small writes -------------------------------------------------------------------
  *
- * writeFileAtomic(path, tmp, data) -> Promise<void>: create `tmp` (O_EXCL; it must be a sibling of
- * `path`), write `data`, fdatasync, close and rename it over `path`, so readers see the old content
- * or the new, never a mix. Missing parent directories are created (mode 0777 less the umask),
+ * writeFileAtomic(path, tmp, data, sync) -> Promise<void>: create `tmp` (O_EXCL; it must be a
+ * sibling of `path`), write `data`, fdatasync (unless sync is false), close and rename it over
+ * `path`, so readers see the old content or the new, never a mix. Without the fdatasync a crash
+ * may leave the file empty; callers pass false only for content they can rebuild. Missing parent directories are created (mode 0777 less the umask),
  * retried a few times because a concurrent prune may remove a parent between mkdir and open. On
  * failure the temp file is removed and the promise rejects with `code` set as Node's fs errors.
  */
@@ -615,6 +553,7 @@ typedef struct {
   char *tmp;
   unsigned char *data;
   size_t len;
+  bool sync;
   int err;
 } put_job;
 
@@ -666,7 +605,7 @@ static void put_execute(napi_env env, void *data) {
       break;
     }
   }
-  if (!job->err && fdatasync(fd) != 0) job->err = errno;
+  if (!job->err && job->sync && fdatasync(fd) != 0) job->err = errno;
   if (close(fd) != 0 && !job->err && errno != EINTR) job->err = errno;
   if (!job->err && rename(job->tmp, job->path) != 0) job->err = errno;
   if (job->err) unlink(job->tmp);
@@ -689,15 +628,16 @@ static void put_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value js_write_file_atomic(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
+  size_t argc = 4;
+  napi_value args[4];
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
   void *bytes = NULL;
   size_t len = 0;
   bool is_buffer = false;
+  bool sync = true;
   if (argc < 3 || napi_is_buffer(env, args[2], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_buffer_info(env, args[2], &bytes, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "writeFileAtomic(path, tmp, data) takes two paths and a Buffer");
+      napi_get_buffer_info(env, args[2], &bytes, &len) != napi_ok || (argc > 3 && napi_get_value_bool(env, args[3], &sync) != napi_ok)) {
+    napi_throw_type_error(env, NULL, "writeFileAtomic(path, tmp, data, sync) takes two paths, a Buffer and a boolean");
     return NULL;
   }
   put_job *job = calloc(1, sizeof *job);
@@ -705,6 +645,7 @@ static napi_value js_write_file_atomic(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
+  job->sync = sync;
   job->path = path_arg(env, args[0]);
   job->tmp = path_arg(env, args[1]);
   job->data = malloc(len ? len : 1);
@@ -736,7 +677,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sendfile", NULL, js_sendfile, NULL, NULL, NULL, napi_enumerable, NULL},
     {"alignedBuffer", NULL, js_aligned_buffer, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readFile", NULL, js_read_file, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"prefetch", NULL, js_prefetch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"writeFileAtomic", NULL, js_write_file_atomic, NULL, NULL, NULL, napi_enumerable, NULL},
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"resident", NULL, js_resident, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -9,14 +9,12 @@ export interface IoAddon {
   readonly ALIGNMENT: number;
   /** A whole file read on one pool thread; rejects with `code` set as Node's fs errors (EFBIG above maxBytes). */
   readFile(path: string, maxBytes: number): Promise<Buffer>;
-  /** posix_fadvise(WILLNEED) on a pool thread: a hint, never fails. Keep fd open until it settles. */
-  prefetch(fd: number, offset: number, length: number): Promise<void>;
   /** recv(2) into buffer[offset, offset+length) on a pool thread; resolves [received, errno, eof]. See io.c. */
   recv(sock: number, buffer: Buffer, offset: number, length: number, budgetMs: number): Promise<[number, number, number]>;
   /** Fraction (0..1) of `samples` evenly spread pages of the range that are in the page cache; -1 unknown. */
   resident(fd: number, offset: number, length: number, samples: number): number;
-  /** Write `tmp` (a sibling of `path`), fdatasync and rename it over `path`, creating parents; one pool job. */
-  writeFileAtomic(path: string, tmp: string, data: Buffer): Promise<void>;
+  /** Write `tmp` (a sibling of `path`), fdatasync unless `sync` is false, rename it over `path`, creating parents; one pool job. */
+  writeFileAtomic(path: string, tmp: string, data: Buffer, sync?: boolean): Promise<void>;
 }
 
 export const io: IoAddon | undefined = loadNativeAddon<IoAddon>('berth_io', 'BERTH_DISABLE_NATIVE_IO');

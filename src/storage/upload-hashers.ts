@@ -76,7 +76,8 @@ export class UploadHashers {
   async save(driver: StorageDriver, repository: string, id: string, hasher: ResumableHasher, opts?: CallOptions): Promise<boolean> {
     const state = hasher.exportState();
     if (!state) return false;
-    await driver.putContent(uploadHashStatePath(repository, id, hasher.algorithm, hasher.offset), state, opts);
+    // A lost or torn state is only slower: the next chunk rebuilds the hash from the data.
+    await driver.putContent(uploadHashStatePath(repository, id, hasher.algorithm, hasher.offset), state, { ...opts, scratch: true });
     return true;
   }
 }

@@ -34,6 +34,14 @@ export interface FileInfo {
   isDir: boolean;
 }
 
+export interface PutOptions extends CallOptions {
+  /**
+   * The content is a cache the caller can rebuild (an upload's saved hash state): the driver may
+   * skip flushing it to stable storage, so a crash may leave it missing or empty, never mixed.
+   */
+  scratch?: boolean;
+}
+
 export interface FileWriter {
   /** Total bytes at the path: what earlier writers persisted plus what this writer accepted. */
   readonly size: number;
@@ -98,7 +106,7 @@ export interface StorageDriver {
   /** Read small content whole. PathNotFoundError if absent. */
   getContent(path: string, opts?: CallOptions): Promise<Buffer>;
   /** Write small content whole, atomically: readers see the old content or the new, never a mix. */
-  putContent(path: string, content: Uint8Array | string, opts?: CallOptions): Promise<void>;
+  putContent(path: string, content: Uint8Array | string, opts?: PutOptions): Promise<void>;
   /**
    * Open a stream of the content from `offset`. Resolves once the content is open (so a missing
    * path rejects with PathNotFoundError, not a stream error). An offset at or past the end gives

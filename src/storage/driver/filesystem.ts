@@ -14,7 +14,7 @@ import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle }
 import { randomBytes } from 'node:crypto';
 import { dirname, posix, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { attachLocalFile, type CallOptions, type FileInfo, type FileWriter, type RedirectOptions, type StorageDriver, type WalkDecision, type WriterOptions } from './driver.js';
+import { attachLocalFile, type CallOptions, type PutOptions, type FileInfo, type FileWriter, type RedirectOptions, type StorageDriver, type WalkDecision, type WriterOptions } from './driver.js';
 import { io } from '../../native/io.js';
 import { PathNotFoundError, StorageDriverError, throwIfAborted, validateOffset, validatePath } from './errors.js';
 
@@ -30,8 +30,8 @@ export interface FilesystemDriverOptions {
   rootdirectory: string;
   /**
    * Write large uploads with O_DIRECT where the filesystem and the berth_io addon allow it
-   * (default true): pushes skip the page cache, and a committed blob is read back into it in the
-   * background (see #prefetch).
+   * (default true): pushes skip the page cache (downloads of such blobs read them with O_DIRECT
+   * too, see src/http/file-response.ts).
    */
   directWrites?: boolean;
 }
@@ -132,7 +132,7 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async putContent(path: string, content: Uint8Array | string, opts?: CallOptions): Promise<void> {
+  async putContent(path: string, content: Uint8Array | string, opts?: PutOptions): Promise<void> {
     validatePath(NAME, path);
     const signal = opts?.signal;
     throwIfAborted(signal);
@@ -142,7 +142,7 @@ export class FilesystemDriver implements StorageDriver {
       // The same steps in one pool job instead of six or more.
       const bytes = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
       try {
-        await io.writeFileAtomic(full, tmp, bytes);
+        await io.writeFileAtomic(full, tmp, bytes, opts?.scratch !== true);
       } catch (err) {
         throw failure(err, path, 'write', signal, false);
       }
@@ -152,7 +152,7 @@ export class FilesystemDriver implements StorageDriver {
     try {
       fh = await this.#withParents(full, () => open(tmp, 'wx'));
       await fh.writeFile(content, { signal });
-      await fh.datasync();
+      if (opts?.scratch !== true) await fh.datasync();
       await fh.close();
       fh = undefined;
       throwIfAborted(signal);
@@ -244,7 +244,7 @@ export class FilesystemDriver implements StorageDriver {
     const to = this.#full(dst);
     const sourceGone = (err: unknown) => failure(err, src, 'move', signal);
     // A missing source is PathNotFoundError, never a reason to create the target's parents.
-    const moved = await lstat(from).catch((err: unknown) => Promise.reject(sourceGone(err)));
+    await lstat(from).catch((err: unknown) => Promise.reject(sourceGone(err)));
     if (src === dst) return;
     try {
       await this.#withParents(to, async () => {
@@ -259,26 +259,7 @@ export class FilesystemDriver implements StorageDriver {
     } catch (err) {
       throw failure(err, dst, 'move', signal, false);
     }
-    if (this.#directWrites && moved.isFile() && moved.size >= DIRECT_MIN) void this.#prefetch(to, moved.size);
     await this.#prune(src);
-  }
-
-  /**
-   * Read a file that was just finished (an upload moved into the blob store) back into the page
-   * cache, in the background. Its bytes went to disk with O_DIRECT, and a blob is usually pulled
-   * soon after it is pushed: that pull is then served from memory, while the push never waited for
-   * page-cache allocation. A hint only: failures are ignored.
-   */
-  async #prefetch(full: string, size: number): Promise<void> {
-    const fh = await open(full, 'r').catch(() => undefined);
-    if (!fh) return;
-    try {
-      await io?.prefetch(fh.fd, 0, size);
-    } catch {
-      // nothing to do: the next read simply goes to disk
-    } finally {
-      await fh.close().catch(() => {});
-    }
   }
 
   async delete(path: string, opts?: CallOptions): Promise<void> {

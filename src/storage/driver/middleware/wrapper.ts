@@ -3,7 +3,7 @@
  * what they change (the redirect middlewares: `redirectURL` only).
  */
 import type { Readable } from 'node:stream';
-import type { CallOptions, FileInfo, FileWriter, RedirectOptions, StorageDriver, WalkDecision, WriterOptions } from '../driver.js';
+import type { CallOptions, PutOptions, FileInfo, FileWriter, RedirectOptions, StorageDriver, WalkDecision, WriterOptions } from '../driver.js';
 
 export class DriverWrapper implements StorageDriver {
   constructor(protected readonly inner: StorageDriver) {}
@@ -16,7 +16,7 @@ export class DriverWrapper implements StorageDriver {
     return this.inner.getContent(path, opts);
   }
 
-  putContent(path: string, content: Uint8Array | string, opts?: CallOptions): Promise<void> {
+  putContent(path: string, content: Uint8Array | string, opts?: PutOptions): Promise<void> {
     return this.inner.putContent(path, content, opts);
   }
 
