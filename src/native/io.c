@@ -13,6 +13,8 @@
  *    (large uploads, src/http/native-body.ts).
  * 6. resident: how much of a file is in the page cache, sampled with mincore(2), so a download
  *    of a blob that is not there reads it with O_DIRECT (src/http/file-response.ts).
+ * 7. relay: bytes moved from one TCP socket to another on a pool thread (a blob streamed from
+ *    an object store to a client, src/http/socket-relay.ts).
  *
  * ---- sendfile ----------------------------------------------------------------------------
  *
@@ -389,6 +391,171 @@ static napi_value js_resident(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * ---- relay ---------------------------------------------------------------------------------
+ *
+ * relay(src, dst, buffer, pendingStart, pendingEnd, maxIn, budgetMs)
+ *   -> Promise<[received, sent, pendingStart, pendingEnd, errno, eof, stalled]>
+ *
+ * Moves bytes from socket `src` to socket `dst` through `buffer` on a pool thread: first the
+ * bytes buffer[pendingStart, pendingEnd) left by the previous job, then up to maxIn more read from
+ * src. Both sockets are dup()ed as for sendfile. The job returns once maxIn bytes were read and
+ * everything was sent, or src ended (eof) or failed (errno), or budgetMs ran out: `stalled` 1 when
+ * it ran out waiting for dst to drain (a slow client), 0 when waiting for src. The unsent bytes
+ * are buffer[pendingStart, pendingEnd) of the result; the caller passes them to the next job.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int src;
+  int dst;
+  napi_ref buffer_ref;
+  unsigned char *buf;
+  size_t cap;
+  size_t ps;
+  size_t pe;
+  int64_t max_in;
+  int64_t budget_ms;
+  int64_t received;
+  int64_t sent;
+  int err;
+  int eof;
+  int stalled;
+} relay_job;
+
+static void relay_execute(napi_env env, void *data) {
+  (void)env;
+  relay_job *job = data;
+  const int64_t deadline = now_ms() + job->budget_ms;
+  for (;;) {
+    int wait_fd, wait_events;
+    if (job->ps < job->pe) {
+      ssize_t n = send(job->dst, job->buf + job->ps, job->pe - job->ps, MSG_NOSIGNAL);
+      if (n > 0) {
+        job->ps += (size_t)n;
+        job->sent += n;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        job->err = errno;
+        return;
+      }
+      wait_fd = job->dst;
+      wait_events = POLLOUT;
+    } else {
+      job->ps = job->pe = 0;
+      if (job->max_in <= 0 || job->eof) return;
+      size_t want = job->cap;
+      if ((int64_t)want > job->max_in) want = (size_t)job->max_in;
+      ssize_t n = recv(job->src, job->buf, want, 0);
+      if (n > 0) {
+        job->pe = (size_t)n;
+        job->received += n;
+        job->max_in -= n;
+        continue;
+      }
+      if (n == 0) {
+        job->eof = 1;
+        return;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        job->err = errno;
+        return;
+      }
+      wait_fd = job->src;
+      wait_events = POLLIN;
+    }
+    int64_t left = deadline - now_ms();
+    if (left <= 0) {
+      job->stalled = wait_fd == job->dst;
+      return;
+    }
+    struct pollfd p = {.fd = wait_fd, .events = (short)wait_events, .revents = 0};
+    int r = poll(&p, 1, (int)left);
+    if (r == 0) {
+      job->stalled = wait_fd == job->dst;
+      return;
+    }
+    if (r < 0 && errno != EINTR) {
+      job->err = errno;
+      return;
+    }
+  }
+}
+
+static void relay_complete(napi_env env, napi_status status, void *data) {
+  relay_job *job = data;
+  close(job->src);
+  close(job->dst);
+  napi_delete_reference(env, job->buffer_ref);
+  napi_value result, v;
+  if (status == napi_ok && napi_create_array_with_length(env, 7, &result) == napi_ok) {
+    const double values[7] = {(double)job->received, (double)job->sent, (double)job->ps, (double)job->pe,
+                              (double)job->err, (double)job->eof, (double)job->stalled};
+    for (uint32_t i = 0; i < 7; i++) {
+      napi_create_double(env, values[i], &v);
+      napi_set_element(env, result, i, v);
+    }
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value msg;
+    napi_create_string_utf8(env, "relay job was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_relay(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7];
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return NULL;
+  int64_t src, dst, ps, pe, max_in, budget;
+  void *base = NULL;
+  size_t size = 0;
+  bool is_buffer = false;
+  if (argc < 7 || !get_i64(env, args[0], &src) || !get_i64(env, args[1], &dst) || napi_is_buffer(env, args[2], &is_buffer) != napi_ok ||
+      !is_buffer || napi_get_buffer_info(env, args[2], &base, &size) != napi_ok || !get_i64(env, args[3], &ps) ||
+      !get_i64(env, args[4], &pe) || !get_i64(env, args[5], &max_in) || !get_i64(env, args[6], &budget) || src < 0 ||
+      src > INT32_MAX || dst < 0 || dst > INT32_MAX || ps < 0 || pe < ps || (uint64_t)pe > size || max_in < 0 || budget <= 0 ||
+      size == 0) {
+    napi_throw_type_error(env, NULL, "relay(src, dst, buffer, pendingStart, pendingEnd, maxIn, budgetMs): bad arguments");
+    return NULL;
+  }
+  relay_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->src = fcntl((int)src, F_DUPFD_CLOEXEC, 0);
+  job->dst = job->src < 0 ? -1 : fcntl((int)dst, F_DUPFD_CLOEXEC, 0);
+  if (job->src < 0 || job->dst < 0 || napi_create_reference(env, args[2], 1, &job->buffer_ref) != napi_ok) {
+    if (job->src >= 0) close(job->src);
+    if (job->dst >= 0) close(job->dst);
+    free(job);
+    napi_throw_error(env, NULL, "relay: cannot duplicate the sockets");
+    return NULL;
+  }
+  job->buf = base;
+  job->cap = size;
+  job->ps = (size_t)ps;
+  job->pe = (size_t)pe;
+  job->max_in = max_in;
+  job->budget_ms = budget;
+  napi_value promise = queue_job(env, job, "berth_relay", relay_execute, relay_complete);
+  if (!promise) {
+    napi_delete_reference(env, job->buffer_ref);
+    close(job->src);
+    close(job->dst);
+    free(job);
+    napi_throw_error(env, NULL, "relay: cannot queue the job");
+  }
+  return promise;
+}
+
+/*
  * ---- aligned buffers -----------------------------------------------------------------------
  *
  * alignedBuffer(size) -> Buffer whose memory starts on a page boundary, as O_DIRECT requires of
@@ -680,6 +847,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"writeFileAtomic", NULL, js_write_file_atomic, NULL, NULL, NULL, napi_enumerable, NULL},
     {"recv", NULL, js_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"resident", NULL, js_resident, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"relay", NULL, js_relay, NULL, NULL, NULL, napi_enumerable, NULL},
     {"ALIGNMENT", NULL, NULL, NULL, NULL, alignment, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -13,6 +13,8 @@ export interface IoAddon {
   recv(sock: number, buffer: Buffer, offset: number, length: number, budgetMs: number): Promise<[number, number, number]>;
   /** Fraction (0..1) of `samples` evenly spread pages of the range that are in the page cache; -1 unknown. */
   resident(fd: number, offset: number, length: number, samples: number): number;
+  /** Move bytes between two sockets on a pool thread; resolves [received, sent, pendingStart, pendingEnd, errno, eof, stalled]. See io.c. */
+  relay(src: number, dst: number, buffer: Buffer, pendingStart: number, pendingEnd: number, maxIn: number, budgetMs: number): Promise<[number, number, number, number, number, number, number]>;
   /** Write `tmp` (a sibling of `path`), fdatasync unless `sync` is false, rename it over `path`, creating parents; one pool job. */
   writeFileAtomic(path: string, tmp: string, data: Buffer, sync?: boolean): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { listen, type RunningServer } from '../../src/http/server.js';
 import { UploadState } from '../../src/http/upload-state.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { InMemoryBlobDescriptorCache } from '../../src/storage/cache/memory.js';
+import type { StorageDriver } from '../../src/storage/driver/driver.js';
 import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
 import { Registry } from '../../src/storage/registry.js';
 
@@ -19,9 +20,10 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function startTestRegistry(overrides: Partial<AppOptions> = {}): Promise<TestRegistry> {
+/** `driver`: storage other than a filesystem under the temp root (which is created either way). */
+export async function startTestRegistry(overrides: Partial<AppOptions> = {}, driver?: StorageDriver): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'berth-http-'));
-  const registry = new Registry({ driver: new FilesystemDriver({ rootdirectory: root }), cache: new InMemoryBlobDescriptorCache() });
+  const registry = new Registry({ driver: driver ?? new FilesystemDriver({ rootdirectory: root }), cache: new InMemoryBlobDescriptorCache() });
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   const app: AppOptions = {
     namespace: registry,

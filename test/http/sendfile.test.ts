@@ -7,11 +7,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { sendfileAvailable, sendfileStats } from '../../src/http/file-response.js';
+import { fourAtOnce, get as getWith, hangUps, pausedReader } from '../helpers/download-clients.js';
 import { req } from '../helpers/registry-client.js';
 import { startTestRegistry, type TestRegistry } from './fixture.js';
 
@@ -46,88 +46,7 @@ after(async () => {
   await r.stop();
 });
 
-/** GET over an agent, resolving the body and whether the connection was reused. */
-function get(agent: Agent, headers: Record<string, string> = {}, path = blobPath): Promise<{ status: number; body: Buffer; reused: boolean }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(r.url);
-    const rq = request({ agent, host: u.hostname, port: u.port, path, headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts), reused: rq.reusedSocket }));
-      res.on('error', reject);
-    });
-    rq.on('error', reject);
-    rq.end();
-  });
-}
-
-/** Send a raw GET and resolve the socket once the response starts arriving. */
-function rawGet(path = blobPath): Promise<import('node:net').Socket> {
-  const u = new URL(r.url);
-  return new Promise((resolve, reject) => {
-    const s = connect(Number(u.port), u.hostname, () => {
-      s.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`);
-      s.once('readable', () => resolve(s));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** A raw GET whose client reads nothing for 600 ms, then everything: the body it received. */
-async function pausedReader(path: string, size: number): Promise<Buffer> {
-  const s = await rawGet(path);
-  s.pause();
-  // Long enough for the socket buffers to fill and a sendfile job to give up waiting.
-  await new Promise((res) => setTimeout(res, 600));
-  const parts: Buffer[] = [];
-  let received = 0;
-  const all = await new Promise<Buffer>((resolve) => {
-    let bodyStart = -1;
-    s.on('data', (c: Buffer) => {
-      parts.push(c);
-      received += c.length;
-      if (bodyStart < 0) {
-        const head = Buffer.concat(parts).indexOf('\r\n\r\n');
-        if (head >= 0) bodyStart = head + 4;
-      }
-      if (bodyStart >= 0 && received - bodyStart >= size) resolve(Buffer.concat(parts).subarray(bodyStart));
-    });
-    s.resume();
-  });
-  s.destroy();
-  return all.subarray(0, size);
-}
-
-/** Six clients that hang up after 2 MiB; resolves once the server has released every slot. */
-async function hangUps(path: string): Promise<void> {
-  for (let i = 0; i < 6; i++) {
-    const s = await rawGet(path);
-    await new Promise<void>((resolve) => {
-      let got = 0;
-      s.on('data', (c: Buffer) => {
-        got += c.length;
-        if (got > 2 * MiB) {
-          s.destroy();
-          resolve();
-        }
-      });
-    });
-  }
-  // The server notices each hang-up within a job's budget.
-  for (let i = 0; i < 50 && sendfileStats.running > 0; i++) await new Promise((res) => setTimeout(res, 20));
-  assert.equal(sendfileStats.running, 0, 'a transfer slot was not released');
-}
-
-/** Four downloads at once over fresh connections, each byte-identical to `expected`. */
-async function fourAtOnce(path: string, expected: Buffer): Promise<void> {
-  const agent = new Agent({ keepAlive: false });
-  try {
-    const results = await Promise.all([0, 1, 2, 3].map(() => get(agent, {}, path)));
-    for (const res of results) assert.ok(res.body.equals(expected));
-  } finally {
-    agent.destroy();
-  }
-}
+const get = (agent: Agent, headers: Record<string, string> = {}, path = blobPath) => getWith(r.url, agent, path, headers);
 
 describe('blob downloads with sendfile', () => {
   it('is built into this installation', () => {
@@ -155,15 +74,15 @@ describe('blob downloads with sendfile', () => {
 
   it('hands a client that stops reading to a stream, and it still gets every byte', async () => {
     const before = sendfileStats.slowReaders;
-    const got = await pausedReader(blobPath, data.length);
+    const got = await pausedReader(r.url, blobPath, data.length);
     assert.ok(got.equals(data), 'slow reader got different bytes');
     assert.equal(sendfileStats.slowReaders - before, 1);
   });
 
   it('survives clients that hang up mid-body, and releases their transfer slots', async () => {
-    await hangUps(blobPath);
+    await hangUps(r.url, blobPath, () => sendfileStats.running);
     const before = sendfileStats.started;
-    await fourAtOnce(blobPath, data);
+    await fourAtOnce(r.url, blobPath, data);
     assert.equal(sendfileStats.started - before, 4, 'four concurrent downloads should all use sendfile');
   });
 });
@@ -191,15 +110,15 @@ describe('blob downloads with O_DIRECT reads', () => {
 
   it('waits for a client that stops reading, which still gets every byte', async () => {
     const before = sendfileStats.direct;
-    const got = await pausedReader(coldPath, cold.length);
+    const got = await pausedReader(r.url, coldPath, cold.length);
     assert.ok(got.equals(cold), 'slow reader got different bytes');
     assert.equal(sendfileStats.direct - before, 1);
   });
 
   it('survives clients that hang up mid-body, and releases their transfer slots', async () => {
-    await hangUps(coldPath);
+    await hangUps(r.url, coldPath, () => sendfileStats.running);
     const before = sendfileStats.direct;
-    await fourAtOnce(coldPath, cold);
+    await fourAtOnce(r.url, coldPath, cold);
     assert.equal(sendfileStats.direct - before, 4, 'four concurrent downloads should all read with O_DIRECT');
   });
 });

@@ -6,6 +6,7 @@ import { openRepository, type Handler } from '../app.js';
 import { headerValue } from '../context.js';
 import { HttpError } from '../errors.js';
 import { trySendFile } from '../file-response.js';
+import { tryRelay } from '../socket-relay.js';
 import { etagFor, notModified, sendEmpty } from '../respond.js';
 
 export const handleBlob: Handler = async (app, ctx) => {
@@ -65,6 +66,7 @@ export const handleBlob: Handler = async (app, ctx) => {
   const { body } = await repo.blobs.open(digest, { ...opts, offset: start });
   ctx.res.writeHead(status, headers);
   if (await trySendFile(ctx.res, body, length, ctx.signal)) return;
+  if (await tryRelay(ctx.res, body, length, ctx.signal)) return;
   if (length === size - start) await pipeline(body, ctx.res, opts);
   else await pipeline(body, limit(length), ctx.res, opts);
 };

@@ -19,6 +19,7 @@
  * Every method takes an AbortSignal; an aborted call rejects with the signal's reason and leaves
  * no partial content under a final name.
  */
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 
 export interface CallOptions {
@@ -95,6 +96,31 @@ export function attachLocalFile<T extends Readable>(stream: T, source: LocalFile
 /** The local file behind a reader stream, when the driver left one (see attachLocalFile). */
 export function localFileOf(stream: Readable): LocalFileSource | undefined {
   return (stream as unknown as Record<symbol, LocalFileSource | undefined>)[LOCAL_FILE];
+}
+
+/**
+ * What a reader stream fed by an HTTP response may carry: the plain TCP socket the body arrives
+ * on, and how many body bytes are still to come from the stream's start. Attached only where the
+ * socket buffers nothing itself (each read goes straight to the HTTP parser and into the stream),
+ * so a server may stop the socket, take what the stream holds, and move the rest itself (see
+ * src/http/socket-relay.ts). The stream and its connection are unusable afterwards: destroy it.
+ */
+export interface SocketSource {
+  readonly socket: Socket;
+  readonly length: number;
+}
+
+const SOCKET_SOURCE = Symbol('berth.socketSource');
+
+/** Mark a reader stream as fed by `source.socket`. */
+export function attachSocketSource<T extends Readable>(stream: T, source: SocketSource): T {
+  (stream as unknown as Record<symbol, SocketSource>)[SOCKET_SOURCE] = source;
+  return stream;
+}
+
+/** The socket behind a reader stream, when the driver left one (see attachSocketSource). */
+export function socketSourceOf(stream: Readable): SocketSource | undefined {
+  return (stream as unknown as Record<symbol, SocketSource | undefined>)[SOCKET_SOURCE];
 }
 
 /** What a walk visitor may answer: continue (undefined), skip this directory's contents, or stop the walk. */

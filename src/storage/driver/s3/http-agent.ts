@@ -12,10 +12,17 @@ import { connect, type NetConnectOpts, type Socket } from 'node:net';
 
 const READ_SIZE = 1024 * 1024;
 
+/** Sockets made by a LargeReadAgent: they buffer nothing outside the HTTP parser. */
+const largeReadSockets = new WeakSet<Socket>();
+
+export function isLargeReadSocket(socket: unknown): socket is Socket {
+  return typeof socket === 'object' && socket !== null && largeReadSockets.has(socket as Socket);
+}
+
 export class LargeReadAgent extends Agent {
   /** Returned synchronously, as net.createConnection does; the agent takes it from there. */
   override createConnection(options: NetConnectOpts): Socket {
-    return connect({
+    const socket = connect({
       ...options,
       onread: {
         buffer: () => Buffer.allocUnsafe(READ_SIZE),
@@ -25,5 +32,7 @@ export class LargeReadAgent extends Agent {
         },
       },
     } as NetConnectOpts);
+    largeReadSockets.add(socket);
+    return socket;
   }
 }

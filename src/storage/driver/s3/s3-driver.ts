@@ -23,10 +23,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { CallOptions, FileInfo, FileWriter, RedirectOptions, StorageDriver, WalkDecision, WriterOptions } from '../driver.js';
+import { attachSocketSource, type CallOptions, type FileInfo, type FileWriter, type RedirectOptions, type StorageDriver, type WalkDecision, type WriterOptions } from '../driver.js';
 import { PathNotFoundError, throwIfAborted, validateOffset, validatePath } from '../errors.js';
 import { Bucket, failure, isInvalidRange, isNotFound, NAME } from './bucket.js';
 import { createS3Client } from './client.js';
+import { isLargeReadSocket } from './http-agent.js';
 import { abortUploadsBelow, anyBelow, deleteKeys, deleteTree, DIR_TIME, listChildren } from './listing.js';
 import { multipartCopy } from './multipart-copy.js';
 import type { S3DriverOptions } from './options.js';
@@ -104,7 +105,10 @@ export class S3Driver implements StorageDriver {
         { abortSignal: signal },
       );
       // The SDK hands over the response itself; the signal stays attached to it until it ends.
-      return res.Body as Readable;
+      const body = res.Body as Readable & { socket?: unknown };
+      const length = res.ContentLength;
+      if (isLargeReadSocket(body.socket) && typeof length === 'number') attachSocketSource(body, { socket: body.socket, length });
+      return body;
     } catch (err) {
       // 416: the object exists and the offset is at or past its end.
       if (isInvalidRange(err) && !signal?.aborted) return Readable.from([], { objectMode: false });
