@@ -5,6 +5,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { LargeReadAgent } from '../util/large-read-agent.js';
 
 export interface HttpRequest {
   method: 'GET' | 'HEAD';
@@ -52,7 +53,8 @@ export class HttpTransport {
 
   constructor(opts: TransportOptions = {}) {
     const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 32 };
-    this.http = new HttpAgent(agentOptions);
+    // Plain-HTTP upstreams are read 1 MiB at a time: blob bodies are most of what comes back.
+    this.http = new LargeReadAgent(agentOptions);
     this.https = new HttpsAgent(agentOptions);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;

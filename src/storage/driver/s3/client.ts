@@ -7,11 +7,11 @@
  *  - checksums only where an operation requires one: the SDK's default sends streamed bodies
  *    with trailing checksums, which S3-compatible servers such as Ceph RGW refuse with 411;
  *  - bodies guarded by Content-MD5 instead of a signed SHA-256 (see `unsignedWhenMD5`);
- *  - plain-HTTP sockets that read up to 1 MiB at a time (see http-agent.ts).
+ *  - plain-HTTP sockets that read up to 1 MiB at a time (see src/util/large-read-agent.ts).
  */
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { LargeReadAgent } from './http-agent.js';
+import { LargeReadAgent } from '../../../util/large-read-agent.js';
 import type { ClientLimits, S3DriverOptions } from './options.js';
 
 export const DEFAULT_LIMITS: ClientLimits = {

@@ -27,7 +27,7 @@ import { attachSocketSource, type CallOptions, type FileInfo, type FileWriter, t
 import { PathNotFoundError, throwIfAborted, validateOffset, validatePath } from '../errors.js';
 import { Bucket, failure, isInvalidRange, isNotFound, NAME } from './bucket.js';
 import { createS3Client } from './client.js';
-import { isLargeReadSocket } from './http-agent.js';
+import { isLargeReadSocket } from '../../../util/large-read-agent.js';
 import { abortUploadsBelow, anyBelow, deleteKeys, deleteTree, DIR_TIME, listChildren } from './listing.js';
 import { multipartCopy } from './multipart-copy.js';
 import type { S3DriverOptions } from './options.js';

@@ -1,5 +1,6 @@
 /**
- * The plain-HTTP agent of the S3 client, for endpoints such as an in-cluster Ceph RGW or MinIO.
+ * A plain-HTTP agent for bulk downloads: the S3 client's (an in-cluster Ceph RGW or MinIO) and the
+ * pull-through cache's (an upstream registry on plain HTTP).
  *
  * Node reads a socket 64 KiB at a time into a fresh buffer, and on a blob download the per-read
  * work (allocation, HTTP parsing, stream bookkeeping) is what limits the registry, not the
