@@ -43,6 +43,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -77,6 +78,22 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Wait in poll() until `fd` is ready for `events` or the deadline passes: 1 ready (or an error or
+ * hang-up the next call will report), 0 the deadline passed, -1 poll failed (errno in *err).
+ */
+static int wait_ready(int fd, short events, int64_t deadline, int *err) {
+  int64_t left = deadline - now_ms();
+  if (left <= 0) return 0;
+  struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+  int r = poll(&p, 1, (int)left);
+  if (r < 0 && errno != EINTR) {
+    *err = errno;
+    return -1;
+  }
+  return r != 0;
+}
+
 static void job_execute(napi_env env, void *data) {
   (void)env;
   sendfile_job *job = data;
@@ -97,43 +114,40 @@ static void job_execute(napi_env env, void *data) {
       job->err = errno;
       return;
     }
-    int64_t left = deadline - now_ms();
-    if (left <= 0) {
+    int ready = wait_ready(job->sock, POLLOUT, deadline, &job->err);
+    if (ready < 0) return;
+    if (ready == 0) {
       job->stalled = 1;
       return;
     }
-    struct pollfd p = {.fd = job->sock, .events = POLLOUT, .revents = 0};
-    int r = poll(&p, 1, (int)left);
-    if (r == 0) {
-      job->stalled = 1;
-      return;
+  }
+}
+
+/* Settle a job's promise: resolved with an array of numbers, or rejected when it was cancelled. */
+static void settle_numbers(napi_env env, napi_deferred deferred, napi_status status, const double *values, uint32_t count,
+                           const char *what) {
+  napi_value result, v;
+  if (status == napi_ok && napi_create_array_with_length(env, count, &result) == napi_ok) {
+    for (uint32_t i = 0; i < count; i++) {
+      napi_create_double(env, values[i], &v);
+      napi_set_element(env, result, i, v);
     }
-    if (r < 0 && errno != EINTR) {
-      job->err = errno;
-      return;
-    }
-    /* Writable, or an error/hang-up that the next sendfile reports. */
+    napi_resolve_deferred(env, deferred, result);
+  } else {
+    char msg_text[64];
+    snprintf(msg_text, sizeof msg_text, "%s job was cancelled", what);
+    napi_value msg;
+    napi_create_string_utf8(env, msg_text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, deferred, result);
   }
 }
 
 static void job_complete(napi_env env, napi_status status, void *data) {
   sendfile_job *job = data;
   close(job->sock);
-  napi_value result, v;
-  if (status == napi_ok && napi_create_array_with_length(env, 3, &result) == napi_ok) {
-    napi_create_double(env, (double)job->sent, &v);
-    napi_set_element(env, result, 0, v);
-    napi_create_int32(env, job->err, &v);
-    napi_set_element(env, result, 1, v);
-    napi_create_int32(env, job->stalled, &v);
-    napi_set_element(env, result, 2, v);
-    napi_resolve_deferred(env, job->deferred, result);
-  } else {
-    napi_value msg;
-    napi_create_string_utf8(env, "sendfile job was cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &result);
-    napi_reject_deferred(env, job->deferred, result);
-  }
+  const double values[3] = {(double)job->sent, (double)job->err, (double)job->stalled};
+  settle_numbers(env, job->deferred, status, values, 3, "sendfile");
   napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -187,6 +201,24 @@ static void reject_errno(napi_env env, napi_deferred deferred, int e) {
   napi_reject_deferred(env, deferred, err);
 }
 
+/* A zeroed job struct; NULL, with a JS error thrown, when memory ran out. */
+static void *alloc_job(napi_env env, size_t size) {
+  void *job = calloc(1, size);
+  if (!job) napi_throw_error(env, NULL, "out of memory");
+  return job;
+}
+
+/* A private descriptor for a socket (see sendfile); -1, with a JS error thrown, on failure. */
+static int dup_socket(napi_env env, int64_t sock, const char *what) {
+  int fd = fcntl((int)sock, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    char msg[80];
+    snprintf(msg, sizeof msg, "%s: cannot duplicate the socket descriptor", what);
+    napi_throw_error(env, NULL, msg);
+  }
+  return fd;
+}
+
 static napi_value js_sendfile(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value args[5];
@@ -198,15 +230,10 @@ static napi_value js_sendfile(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "sendfile(sock, file, offset, length, budgetMs) takes non-negative integers");
     return NULL;
   }
-  sendfile_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  job->sock = fcntl((int)sock, F_DUPFD_CLOEXEC, 0);
-  if (job->sock < 0) {
+  sendfile_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
+  if ((job->sock = dup_socket(env, sock, "sendfile")) < 0) {
     free(job);
-    napi_throw_error(env, NULL, "sendfile: cannot duplicate the socket descriptor");
     return NULL;
   }
   job->file = (int)file;
@@ -269,16 +296,7 @@ static void recv_execute(napi_env env, void *data) {
       job->err = errno;
       return;
     }
-    int64_t left = deadline - now_ms();
-    if (left <= 0) return;
-    struct pollfd p = {.fd = job->sock, .events = POLLIN, .revents = 0};
-    int r = poll(&p, 1, (int)left);
-    if (r == 0) return;
-    if (r < 0 && errno != EINTR) {
-      job->err = errno;
-      return;
-    }
-    /* Readable, or an error/hang-up that the next recv reports. */
+    if (wait_ready(job->sock, POLLIN, deadline, &job->err) <= 0) return;
   }
 }
 
@@ -286,21 +304,8 @@ static void recv_complete(napi_env env, napi_status status, void *data) {
   recv_job *job = data;
   close(job->sock);
   napi_delete_reference(env, job->buffer_ref);
-  napi_value result, v;
-  if (status == napi_ok && napi_create_array_with_length(env, 3, &result) == napi_ok) {
-    napi_create_double(env, (double)job->received, &v);
-    napi_set_element(env, result, 0, v);
-    napi_create_int32(env, job->err, &v);
-    napi_set_element(env, result, 1, v);
-    napi_create_int32(env, job->eof, &v);
-    napi_set_element(env, result, 2, v);
-    napi_resolve_deferred(env, job->deferred, result);
-  } else {
-    napi_value msg;
-    napi_create_string_utf8(env, "recv job was cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &result);
-    napi_reject_deferred(env, job->deferred, result);
-  }
+  const double values[3] = {(double)job->received, (double)job->err, (double)job->eof};
+  settle_numbers(env, job->deferred, status, values, 3, "recv");
   napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -320,15 +325,10 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "recv(sock, buffer, offset, length, budgetMs): bad arguments");
     return NULL;
   }
-  recv_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  job->sock = fcntl((int)sock, F_DUPFD_CLOEXEC, 0);
-  if (job->sock < 0) {
+  recv_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
+  if ((job->sock = dup_socket(env, sock, "recv")) < 0) {
     free(job);
-    napi_throw_error(env, NULL, "recv: cannot duplicate the socket descriptor");
     return NULL;
   }
   if (napi_create_reference(env, args[1], 1, &job->buffer_ref) != napi_ok) {
@@ -466,19 +466,10 @@ static void relay_execute(napi_env env, void *data) {
       wait_fd = job->src;
       wait_events = POLLIN;
     }
-    int64_t left = deadline - now_ms();
-    if (left <= 0) {
+    int ready = wait_ready(wait_fd, (short)wait_events, deadline, &job->err);
+    if (ready < 0) return;
+    if (ready == 0) {
       job->stalled = wait_fd == job->dst;
-      return;
-    }
-    struct pollfd p = {.fd = wait_fd, .events = (short)wait_events, .revents = 0};
-    int r = poll(&p, 1, (int)left);
-    if (r == 0) {
-      job->stalled = wait_fd == job->dst;
-      return;
-    }
-    if (r < 0 && errno != EINTR) {
-      job->err = errno;
       return;
     }
   }
@@ -489,21 +480,9 @@ static void relay_complete(napi_env env, napi_status status, void *data) {
   close(job->src);
   close(job->dst);
   napi_delete_reference(env, job->buffer_ref);
-  napi_value result, v;
-  if (status == napi_ok && napi_create_array_with_length(env, 7, &result) == napi_ok) {
-    const double values[7] = {(double)job->received, (double)job->sent, (double)job->ps, (double)job->pe,
-                              (double)job->err, (double)job->eof, (double)job->stalled};
-    for (uint32_t i = 0; i < 7; i++) {
-      napi_create_double(env, values[i], &v);
-      napi_set_element(env, result, i, v);
-    }
-    napi_resolve_deferred(env, job->deferred, result);
-  } else {
-    napi_value msg;
-    napi_create_string_utf8(env, "relay job was cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &result);
-    napi_reject_deferred(env, job->deferred, result);
-  }
+  const double values[7] = {(double)job->received, (double)job->sent, (double)job->ps, (double)job->pe,
+                            (double)job->err, (double)job->eof, (double)job->stalled};
+  settle_numbers(env, job->deferred, status, values, 7, "relay");
   napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -524,18 +503,20 @@ static napi_value js_relay(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "relay(src, dst, buffer, pendingStart, pendingEnd, maxIn, budgetMs): bad arguments");
     return NULL;
   }
-  relay_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, NULL, "out of memory");
+  relay_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
+  job->src = dup_socket(env, src, "relay");
+  job->dst = job->src < 0 ? -1 : dup_socket(env, dst, "relay");
+  if (job->dst < 0) {
+    if (job->src >= 0) close(job->src);
+    free(job);
     return NULL;
   }
-  job->src = fcntl((int)src, F_DUPFD_CLOEXEC, 0);
-  job->dst = job->src < 0 ? -1 : fcntl((int)dst, F_DUPFD_CLOEXEC, 0);
-  if (job->src < 0 || job->dst < 0 || napi_create_reference(env, args[2], 1, &job->buffer_ref) != napi_ok) {
-    if (job->src >= 0) close(job->src);
-    if (job->dst >= 0) close(job->dst);
+  if (napi_create_reference(env, args[2], 1, &job->buffer_ref) != napi_ok) {
+    close(job->src);
+    close(job->dst);
     free(job);
-    napi_throw_error(env, NULL, "relay: cannot duplicate the sockets");
+    napi_throw_error(env, NULL, "relay: cannot reference the buffer");
     return NULL;
   }
   job->buf = base;
