@@ -14,9 +14,9 @@ import type { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TLSSocket } from 'node:tls';
 import { io as addon } from '../native/io.js';
 import { localFileOf, type LocalFileSource } from '../storage/driver/driver.js';
+import { abortError, plainSocketFd, writeFlushed } from './raw-socket.js';
 
 /** True when this build can serve blobs with sendfile. */
 export const sendfileAvailable = addon !== undefined;
@@ -46,27 +46,6 @@ export const sendfileStats = {
   },
 };
 
-/** The descriptor of a plain (non-TLS) TCP socket, when Node exposes it. */
-function plainSocketFd(res: ServerResponse): number | undefined {
-  const socket = res.socket;
-  if (!(socket instanceof Socket) || socket instanceof TLSSocket || socket.destroyed) return undefined;
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
-
-function aborted(message: string): Error {
-  const err = new Error(message);
-  err.name = 'AbortError';
-  return err;
-}
-
-/** Resolves once everything written to the socket so far (the response head) is in the kernel. */
-function flushed(socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.write(Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-  });
-}
-
 /**
  * Send `length` bytes of the file behind `body` (from the stream's start) as the body of `res`,
  * whose head has been written but not sent. Resolves false, having sent nothing, when sendfile
@@ -78,7 +57,7 @@ function flushed(socket: Socket): Promise<void> {
 export async function trySendFile(res: ServerResponse, body: Readable, length: number, signal: AbortSignal): Promise<boolean> {
   const file = localFileOf(body);
   if (!addon || !file || length < MIN_LENGTH || running >= MAX_CONCURRENT || file.start + length > file.size) return false;
-  const sockFd = plainSocketFd(res);
+  const sockFd = plainSocketFd(res.socket);
   if (sockFd === undefined || res.socket?.writableCorked) return false;
   const socket = res.socket as Socket;
   if (length >= DIRECT_MIN && addon.resident(file.fd, file.start, length, RESIDENCY_SAMPLES) < 0.5) {
@@ -102,12 +81,12 @@ export async function trySendFile(res: ServerResponse, body: Readable, length: n
   const end = file.start + length;
   try {
     res.flushHeaders();
-    await flushed(socket);
+    await writeFlushed(socket);
     while (position < end) {
-      if (signal.aborted || socket.destroyed) throw aborted('client disconnected');
+      if (signal.aborted || socket.destroyed) throw abortError('client disconnected');
       const [sent, errno, stalled] = await addon.sendfile(sockFd, file.fd, position, end - position, JOB_BUDGET_MS);
       position += sent;
-      if (errno !== 0) throw aborted(`client connection failed while sending (errno ${errno})`);
+      if (errno !== 0) throw abortError(`client connection failed while sending (errno ${errno})`);
       if (position >= end || stalled) break;
       if (sent === 0) throw new Error(`blob file ended ${end - position} bytes early`);
     }
@@ -151,12 +130,6 @@ async function openDirect(fd: number): Promise<FileHandle | undefined> {
   }
 }
 
-function socketWrite(socket: Socket, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.write(chunk, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
 interface DirectRead {
   buf: Buffer;
   /** File offset of the buffer's first byte (aligned). */
@@ -185,7 +158,7 @@ async function sendDirect(res: ServerResponse, socket: Socket, direct: FileHandl
   for (let i = 0; i < DIRECT_BUFS; i++) bufs.push(directPool.pop() ?? io.alignedBuffer(DIRECT_BUF));
   try {
     res.flushHeaders();
-    await flushed(socket);
+    await writeFlushed(socket);
     for (const buf of bufs) if (next < end) startRead(buf);
     while (reads.length > 0) {
       const read = reads[0] as DirectRead;
@@ -193,15 +166,15 @@ async function sendDirect(res: ServerResponse, socket: Socket, direct: FileHandl
       const from = Math.max(read.at, file.start);
       const to = Math.min(read.at + got, end);
       if (to < Math.min(read.at + DIRECT_BUF, end)) throw new Error(`blob file ended ${end - to} bytes early`);
-      if (signal.aborted || socket.destroyed) throw aborted('client disconnected');
-      await socketWrite(socket, read.buf.subarray(from - read.at, to - read.at));
+      if (signal.aborted || socket.destroyed) throw abortError('client disconnected');
+      await writeFlushed(socket, read.buf.subarray(from - read.at, to - read.at));
       reads.shift();
       if (next < end) startRead(read.buf);
     }
     res.end();
   } catch (err) {
     res.destroy();
-    throw signal.aborted || socket.destroyed ? aborted('client disconnected') : err;
+    throw signal.aborted || socket.destroyed ? abortError('client disconnected') : err;
   } finally {
     await Promise.allSettled(reads.map((r) => r.done));
     for (const buf of bufs) if (directPool.length < 4 * DIRECT_BUFS) directPool.push(buf);

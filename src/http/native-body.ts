@@ -14,10 +14,10 @@
  * connection (`Connection: close`), which clients handle by opening a new one.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import { io as addon } from '../native/io.js';
 import type { RecyclingSource } from '../util/recycling-source.js';
+import { plainSocketFd, takeOverSocket } from './raw-socket.js';
 
 /** Smaller bodies gain nothing that is worth a new connection for the client's next request. */
 const MIN_LENGTH = 8 << 20;
@@ -42,11 +42,6 @@ export const nativeBodyStats = {
   },
 };
 
-interface NodeSocketInternals {
-  _handle?: { fd?: unknown; reading?: boolean; readStop?: () => number };
-  _paused?: boolean;
-}
-
 function connectionError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
@@ -59,29 +54,13 @@ export function requestBody(req: IncomingMessage, res: ServerResponse): AsyncIte
   const length = Number(req.headers['content-length']);
   if (!addon || !Number.isSafeInteger(length) || length < MIN_LENGTH || running >= MAX_CONCURRENT) return req;
   if (req.headers['transfer-encoding'] !== undefined || req.complete || req.readableFlowing === true || req.readableDidRead) return req;
-  const socket = req.socket;
-  if (!(socket instanceof Socket) || socket instanceof TLSSocket || socket.destroyed) return req;
-  const internals = socket as unknown as NodeSocketInternals;
-  const handle = internals._handle;
-  const fd = handle?.fd;
-  if (typeof fd !== 'number' || fd < 0 || typeof handle?.readStop !== 'function') return req;
-
-  // Stop Node reading: `_paused` keeps the HTTP server and the request stream from restarting
-  // the socket, and readStop takes it out of the event loop now. Whatever the parser already
-  // read is in the request's buffer and comes first.
-  internals._paused = true;
-  if (handle.reading) {
-    handle.reading = false;
-    handle.readStop();
-  }
+  const fd = plainSocketFd(req.socket);
+  if (fd === undefined) return req;
+  // Whatever the parser already read is in the request's buffer and comes first.
+  const head = takeOverSocket(req.socket, req);
   res.shouldKeepAlive = false;
-  const head: Buffer[] = [];
-  let headBytes = 0;
-  for (let chunk: Buffer | null; (chunk = req.read() as Buffer | null) !== null; ) {
-    head.push(chunk);
-    headBytes += chunk.length;
-  }
-  return new NativeBody(socket, fd, head, Math.max(0, length - headBytes));
+  const headBytes = head.reduce((n, c) => n + c.length, 0);
+  return new NativeBody(req.socket, fd, head, Math.max(0, length - headBytes));
 }
 
 interface Fill {

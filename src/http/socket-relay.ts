@@ -12,11 +12,11 @@
  * too many relays at once keep the stream path.
  */
 import type { ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import { io as addon } from '../native/io.js';
 import { socketSourceOf } from '../storage/driver/driver.js';
+import { abortError, plainSocketFd, takeOverSocket, writeFlushed } from './raw-socket.js';
 
 const MIN_LENGTH = 8 << 20;
 const MAX_CONCURRENT = 4;
@@ -39,26 +39,6 @@ export const relayStats = {
   },
 };
 
-interface SocketInternals {
-  _handle?: { fd?: unknown; reading?: boolean; readStop?: () => number };
-}
-
-function plainFd(socket: unknown): number | undefined {
-  if (!(socket instanceof Socket) || socket instanceof TLSSocket || socket.destroyed) return undefined;
-  const fd = (socket as unknown as SocketInternals)._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
-
-function write(socket: Socket, chunk: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.write(chunk, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-function aborted(message: string): Error {
-  return Object.assign(new Error(message), { name: 'AbortError' });
-}
-
 /**
  * Send the first `length` bytes of `body` as the body of `res` (head written, not sent). Resolves
  * false, having touched nothing, when the relay does not apply; the caller then streams `body`.
@@ -68,31 +48,15 @@ export async function tryRelay(res: ServerResponse, body: Readable, length: numb
   const source = socketSourceOf(body);
   if (!addon || !source || length < MIN_LENGTH || length > source.length || running >= MAX_CONCURRENT) return false;
   if (body.readableFlowing === true || body.readableEnded || body.destroyed) return false;
-  const srcFd = plainFd(source.socket);
-  const dstFd = plainFd(res.socket);
-  const handle = (source.socket as unknown as SocketInternals)._handle;
-  if (srcFd === undefined || dstFd === undefined || typeof handle?.readStop !== 'function' || res.socket?.writableCorked) return false;
+  const srcFd = plainSocketFd(source.socket);
+  const dstFd = plainSocketFd(res.socket);
+  if (srcFd === undefined || dstFd === undefined || res.socket?.writableCorked) return false;
   const client = res.socket as Socket;
   const io = addon;
 
   // Stop the object store's socket now; what the parser already read is in the stream's buffer.
-  // `_paused` keeps the response stream's _read (which the reads below trigger) from restarting it.
-  const internals = source.socket as unknown as SocketInternals & { _paused?: boolean };
-  internals._paused = true;
-  const stop = () => {
-    if (handle.reading !== false) {
-      handle.reading = false;
-      handle.readStop?.();
-    }
-  };
-  stop();
-  const head: Buffer[] = [];
-  let headBytes = 0;
-  for (let chunk: Buffer | null; (chunk = body.read() as Buffer | null) !== null; ) {
-    head.push(chunk);
-    headBytes += chunk.length;
-  }
-  stop();
+  const head = takeOverSocket(source.socket, body);
+  const headBytes = head.reduce((n, c) => n + c.length, 0);
   running++;
   relayStats.started++;
   const buf = pool.pop() ?? Buffer.allocUnsafeSlow(BUFFER_SIZE);
@@ -102,7 +66,7 @@ export async function tryRelay(res: ServerResponse, body: Readable, length: numb
     let sent = 0;
     for (const chunk of head) {
       const part = chunk.subarray(0, Math.min(chunk.length, length - sent));
-      if (part.length > 0) await write(client, part);
+      if (part.length > 0) await writeFlushed(client, part);
       sent += part.length;
     }
     let toRead = Math.max(0, length - headBytes);
@@ -110,9 +74,9 @@ export async function tryRelay(res: ServerResponse, body: Readable, length: numb
     let pe = 0;
     let idleSince = Date.now();
     // The head must be in the kernel before the job writes to the descriptor behind Node's back.
-    await write(client, Buffer.alloc(0));
+    await writeFlushed(client);
     while (sent < length) {
-      if (signal.aborted || client.destroyed || source.socket.destroyed) throw aborted('download interrupted');
+      if (signal.aborted || client.destroyed || source.socket.destroyed) throw abortError('download interrupted');
       const step = io.relay(srcFd, dstFd, buf, ps, pe, toRead, JOB_BUDGET_MS);
       job = step;
       const [received, moved, nextPs, nextPe, errno, eof, stalled] = await step;
@@ -121,7 +85,7 @@ export async function tryRelay(res: ServerResponse, body: Readable, length: numb
       sent += moved;
       ps = nextPs;
       pe = nextPe;
-      if (errno !== 0) throw aborted(`connection failed while relaying (errno ${errno})`);
+      if (errno !== 0) throw abortError(`connection failed while relaying (errno ${errno})`);
       if (received + moved > 0) idleSince = Date.now();
       if (eof && toRead > 0) throw new Error(`object store closed the connection ${toRead} bytes early`);
       if (stalled && pe > ps) {
@@ -130,7 +94,7 @@ export async function tryRelay(res: ServerResponse, body: Readable, length: numb
         const chunk = Buffer.from(buf.subarray(ps, pe));
         sent += chunk.length;
         ps = pe = 0;
-        await write(client, chunk);
+        await writeFlushed(client, chunk);
         idleSince = Date.now();
       } else if (Date.now() - idleSince > IDLE_LIMIT_MS) {
         throw new Error('object store sent nothing for a minute');

@@ -456,21 +456,23 @@ class FsWriter implements FileWriter {
         direct = len - (len % ALIGN);
         await writeAll(dfh, buf, 0, direct, position);
         this.#unsynced += direct;
-        if (this.#unsynced >= SYNC_EVERY && !this.#syncing) {
-          this.#unsynced = 0;
-          this.#syncing = dfh.datasync().then(
-            () => {
-              this.#syncing = undefined;
-            },
-            (err: unknown) => {
-              this.#syncing = undefined;
-              this.#error ??= err;
-            },
-          );
-        }
+        if (this.#unsynced >= SYNC_EVERY && !this.#syncing) this.#flushInBackground(dfh);
       }
     }
     if (direct < len) await writeAll(this.fh, buf, direct, len - direct, position + direct);
+  }
+
+  /** Start an fdatasync of the direct descriptor that #settle waits for (see SYNC_EVERY). */
+  #flushInBackground(dfh: FileHandle): void {
+    this.#unsynced = 0;
+    this.#syncing = dfh
+      .datasync()
+      .catch((err: unknown) => {
+        this.#error ??= err;
+      })
+      .finally(() => {
+        this.#syncing = undefined;
+      });
   }
 
   /**
