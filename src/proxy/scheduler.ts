@@ -40,6 +40,12 @@ const ENTRY_TYPES: Record<EntryKind, number> = { blob: 0, manifest: 1 };
 /** Longer delays overflow setTimeout; the timer simply re-arms. */
 const MAX_DELAY = 2 ** 31 - 1;
 const RETRY_DELAY = 60_000;
+/**
+ * The timer fires this long after the soonest expiry, so that entries added together (a pulled
+ * image's manifest and blobs, a millisecond apart) expire in one batch: each batch costs one walk
+ * of the repositories to find which bytes nobody links any more.
+ */
+const COALESCE_MS = 100;
 
 export interface SchedulerOptions {
   driver: StorageDriver;
@@ -151,7 +157,7 @@ export class TTLScheduler {
     let soonest = Infinity;
     for (const e of this.entries.values()) if (e.expiry < soonest) soonest = e.expiry;
     this.timerAt = soonest;
-    const delay = Math.min(Math.max(0, soonest - this.now()), MAX_DELAY);
+    const delay = Math.min(Math.max(0, soonest - this.now()) + COALESCE_MS, MAX_DELAY);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
