@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { attachLocalFile, type CallOptions, type PutOptions, type FileInfo, type FileWriter, type RedirectOptions, type StorageDriver, type WalkDecision, type WriterOptions } from './driver.js';
 import { io } from '../../native/io.js';
 import { PathNotFoundError, StorageDriverError, throwIfAborted, validateOffset, validatePath } from './errors.js';
+import { writeAll } from '../../util/write-all.js';
 
 const NAME = 'filesystem';
 const VALID_NAME = /^[A-Za-z0-9._-]+$/;
@@ -361,13 +362,6 @@ class StagingPool {
 
   give(buf: Buffer | undefined): void {
     if (buf && this.#free.length < this.idle) this.#free.push(buf);
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer, off: number, len: number, position: number): Promise<void> {
-  for (let done = 0; done < len; ) {
-    const { bytesWritten } = await fh.write(buf, off + done, len - done, position + done);
-    done += bytesWritten;
   }
 }
 
