@@ -1,31 +1,33 @@
 /**
  * One upstream download of one blob, shared by every client that asks for it while it runs.
  *
- * The upstream body lands in a spool file (unlinked as soon as it is opened, so a crash leaves
- * nothing behind), in batches. After each batch is in the spool it is handed, as the very same
- * buffers, to the storage writer and to every client that has caught up ("live" clients); a
- * client that is behind (a late joiner starts at byte 0, a slow one falls back) reads the spool
- * at its own pace until it catches up. Memory stays bounded by a few batches whatever the blob
- * size, and a slow client slows nobody else.
+ * The upstream body is read in batches. Each batch is handed, as the very same buffers, to every
+ * client that has caught up ("live" clients), to the storage writer (copying sinks), to the hasher
+ * (on the thread pool) and to the spool file (see spool-file.ts: O_DIRECT, and every appended byte
+ * readable at once). A client that is behind (a late joiner starts at byte 0, a slow one falls
+ * back) reads the spool at its own pace until it catches up. A private spool is unlinked as soon
+ * as it is opened, so a crash leaves nothing behind; an adopted one is an ordinary upload. Memory
+ * stays bounded by a few batches whatever the blob size, and a slow client slows nobody else.
  *
- * Clients get every byte as soon as it is in the spool; the digest is checked by a hasher running
+ * Clients get every byte as soon as it arrives; the digest is checked by a hasher running
  * beside them, and only a verified blob is published in storage. A short or long download fails
  * every reader still reading (their connections are cut mid-body); a wrong one is never stored,
  * and a client that already has all of it rejects it by its digest, as registry clients do.
  * (Holding the last byte back until the digest is verified would cap every first pull at the
  * speed of SHA-256 on one core, a fraction of what the network and disks deliver here.)
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BadContentError } from '../client/errors.js';
 import { algorithmOf, type Digest } from '../digest/digest.js';
+import { createHasher } from '../digest/resumable.js';
 import type { Descriptor } from '../distribution/types.js';
 import { OCTET_STREAM } from '../storage/blob-store.js';
 import { consumeInBatches } from './batched-body.js';
 import type { BlobSink } from './blob-sink.js';
 import { ByteChannel } from './byte-channel.js';
-import { createSpoolHasher, type SpoolHasher } from './spool-hasher.js';
+import { SpoolFile } from './spool-file.js';
 
 /** The reason downloads are aborted with on shutdown (not worth a warning each). */
 export const SHUTDOWN = 'the registry is shutting down';
@@ -36,6 +38,8 @@ const BATCH_HIGH_WATER = 4 << 20;
 const LIVE_LIMIT = 2 << 20;
 /** Bytes handed to the storage writer and not yet written. */
 const STORAGE_HIGH_WATER = 8 << 20;
+/** Bytes handed to the hasher and not yet hashed (the download waits above this). */
+const HASH_HIGH_WATER = 16 << 20;
 
 export interface DownloadDeps {
   digest: Digest;
@@ -73,12 +77,10 @@ export class BlobDownload {
   private readonly readyD = deferred<Descriptor>();
   private readonly controller = new AbortController();
   private readonly live = new Set<SpoolReader>();
-  private fh: FileHandle | undefined;
+  private spool: SpoolFile | undefined;
   private size = 0;
-  /** Bytes received from the upstream (and handed to live readers and storage). */
+  /** Bytes received from the upstream (handed to live readers, storage and the spool). */
   private received = 0;
-  /** Bytes in the spool file. */
-  private written = 0;
   private change = deferred<void>();
   private verified = false;
   private failure: Error | undefined;
@@ -97,7 +99,7 @@ export class BlobDownload {
   /** A stream of the blob from `offset`; only after `ready`. */
   reader(offset = 0): Readable {
     if (this.failure) throw this.failure;
-    if (!this.fh) throw new Error('download not ready');
+    if (!this.spool) throw new Error('download not ready');
     this.refs++;
     return new SpoolReader(this, offset);
   }
@@ -115,7 +117,7 @@ export class BlobDownload {
 
   /** Bytes a reader can read from the spool now. */
   get available(): number {
-    return this.written;
+    return this.spool?.size ?? 0;
   }
 
   /** Bytes received from the upstream so far. */
@@ -139,11 +141,9 @@ export class BlobDownload {
     return this.failure;
   }
 
-  async readAt(position: number, length: number): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(length);
-    const { bytesRead } = await (this.fh as FileHandle).read(buf, 0, length, position);
-    if (bytesRead === 0) throw new Error(`spool read at ${position} returned nothing`);
-    return bytesRead === length ? buf : buf.subarray(0, bytesRead);
+  readAt(position: number, length: number): Promise<Buffer> {
+    if (!this.spool) return Promise.reject(new Error('the spool file is closed'));
+    return this.spool.readAt(position, length);
   }
 
   /** A reader that has caught up gets the next batches handed to it directly. */
@@ -157,9 +157,9 @@ export class BlobDownload {
 
   release(): void {
     if (--this.refs === 0) {
-      const fh = this.fh;
-      this.fh = undefined;
-      void fh?.close().catch(() => undefined);
+      const spool = this.spool;
+      this.spool = undefined;
+      void spool?.close();
     }
   }
 
@@ -179,7 +179,6 @@ export class BlobDownload {
     const { digest, logger, sink } = this.deps;
     const signal = this.controller.signal;
     const started = Date.now();
-    let hasher: SpoolHasher | undefined;
     let stored: Promise<void> | undefined;
     const toStorage = new ByteChannel(STORAGE_HIGH_WATER);
     try {
@@ -194,16 +193,17 @@ export class BlobDownload {
         throw new BadContentError(`upstream announced ${this.deps.expectedSize} bytes for ${digest} on HEAD but ${size} on GET`);
       }
       const { spoolPath, adopt } = await sink.prepare(signal);
-      const fh = await open(spoolPath, 'w+');
-      this.fh = fh;
+      const spool = await SpoolFile.create(spoolPath);
+      this.spool = spool;
       // A private spool disappears with the process; an adopted one is an ordinary upload until published.
       if (!adopt) await unlink(spoolPath);
       this.size = size;
       const descriptor: Descriptor = { digest, size, mediaType: OCTET_STREAM };
       this.readyD.resolve(descriptor);
 
-      const spoolHasher = createSpoolHasher(fh.fd, algorithmOf(digest), size);
-      hasher = spoolHasher;
+      // The hash runs on the thread pool beside everything else, from the very buffers received.
+      const hasher = createHasher(algorithmOf(digest));
+      const hashing = new Window(HASH_HIGH_WATER);
       if (!adopt) {
         // A storage failure leaves the clients alone: they still get the blob, it just is not cached.
         stored = sink.write(toStorage, signal);
@@ -218,24 +218,20 @@ export class BlobDownload {
         if (this.received + bytes > size) throw new BadContentError(`upstream sent more than the ${size} bytes announced for ${digest}`);
         const start = this.received;
         this.received += bytes;
-        // Live readers and storage get the batch while it is being written to the spool.
+        // Live readers, storage and the hasher get the batch while it goes to the spool (whose
+        // readers can read it from the moment append is called).
         for (const r of [...this.live]) r.deliver(start, chunks);
-        const spooled = writeAllAt(fh, chunks, bytes, start).then(() => {
-          let at = start;
-          for (const chunk of chunks) {
-            at += chunk.length;
-            spoolHasher.advance(at, chunk);
-          }
-          this.written = at;
-          this.notify();
-        });
-        await Promise.all([spooled, adopt ? undefined : toStorage.push(chunks)]);
+        const spooled = spool.append(chunks);
+        this.notify();
+        const hashed = hashing.add(hasher.updateInBackground(chunks), bytes);
+        await Promise.all([spooled, hashed, adopt ? undefined : toStorage.push(chunks)]);
       });
       if (this.failure) throw this.failure;
-      if (this.written !== size) throw new BadContentError(`upstream sent ${this.written} of ${size} bytes of ${digest}`);
+      if (this.received !== size) throw new BadContentError(`upstream sent ${this.received} of ${size} bytes of ${digest}`);
+      await spool.finish();
       toStorage.end();
-      if (size === 0) spoolHasher.advance(0, new Uint8Array(0));
-      const actual = await spoolHasher.digest();
+      await hasher.settled();
+      const actual = hasher.digest();
       if (actual !== digest) throw new BadContentError(`upstream sent content of digest ${actual} for ${digest}`);
       this.verified = true;
       await stored;
@@ -251,20 +247,26 @@ export class BlobDownload {
       if (error.message !== SHUTDOWN) logger.warn({ err: error, digest }, 'proxy: blob download failed; nothing stored');
       throw error;
     } finally {
-      await hasher?.dispose();
       this.release();
     }
   }
 }
 
-/** Write buffers at a position, all of them (writev may write less than asked). */
-async function writeAllAt(fh: FileHandle, chunks: Buffer[], bytes: number, position: number): Promise<void> {
-  let { bytesWritten } = await fh.writev(chunks, position);
-  if (bytesWritten === bytes) return;
-  const rest = Buffer.concat(chunks, bytes).subarray(bytesWritten);
-  while (bytesWritten < bytes) {
-    const { bytesWritten: n } = await fh.write(rest, bytesWritten - (bytes - rest.length), bytes - bytesWritten, position + bytesWritten);
-    bytesWritten += n;
+/** Work in flight with a byte budget: add() resolves once what is still running fits in it. */
+class Window {
+  private readonly running: { done: Promise<void>; bytes: number }[] = [];
+  private bytes = 0;
+
+  constructor(private readonly high: number) {}
+
+  async add(done: Promise<void>, bytes: number): Promise<void> {
+    this.running.push({ done, bytes });
+    this.bytes += bytes;
+    while (this.bytes > this.high) {
+      const oldest = this.running.shift() as { done: Promise<void>; bytes: number };
+      this.bytes -= oldest.bytes;
+      await oldest.done;
+    }
   }
 }
 
