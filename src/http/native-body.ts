@@ -15,6 +15,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { io as addon } from '../native/io.js';
 import type { RecyclingSource } from '../util/recycling-source.js';
 import { plainSocketFd, takeOverSocket } from './raw-socket.js';
@@ -24,11 +25,11 @@ const MIN_LENGTH = 8 << 20;
 /** Bodies read natively at once; each holds a pool thread while its data is arriving. */
 const MAX_CONCURRENT = 4;
 const CHUNK = 1 << 20;
-/** Buffers kept for reuse by one body. */
+/** Buffers kept for reuse by one body (by default). */
 const KEEP = 8;
 /** Longest one recv job waits for data before returning to the event loop. */
 const JOB_BUDGET_MS = 100;
-/** A body that sends nothing for this long is treated as a broken client. */
+/** A request body that sends nothing for this long is treated as a broken client. */
 const IDLE_LIMIT_MS = 5 * 60_000;
 
 let running = 0;
@@ -54,13 +55,32 @@ export function requestBody(req: IncomingMessage, res: ServerResponse): AsyncIte
   const length = Number(req.headers['content-length']);
   if (!addon || !Number.isSafeInteger(length) || length < MIN_LENGTH || running >= MAX_CONCURRENT) return req;
   if (req.headers['transfer-encoding'] !== undefined || req.complete || req.readableFlowing === true || req.readableDidRead) return req;
-  const fd = plainSocketFd(req.socket);
-  if (fd === undefined) return req;
-  // Whatever the parser already read is in the request's buffer and comes first.
-  const head = takeOverSocket(req.socket, req);
-  res.shouldKeepAlive = false;
+  const body = nativeSocketBody(req.socket, req, length);
+  if (body) res.shouldKeepAlive = false;
+  return body ?? req;
+}
+
+export interface NativeBodyOptions {
+  /** Buffers kept for reuse (default 8): a consumer that holds more than this allocates. */
+  keep?: number;
+  /** Fail the body when the peer sends nothing for this long (default 5 minutes). */
+  idleLimitMs?: number;
+}
+
+/**
+ * The rest of an HTTP message body of `length` bytes read from `socket` by the addon, or
+ * undefined (nothing touched) when that does not apply: no addon, not a plain TCP socket, or too
+ * many native bodies already. `stream` is the message the socket feeds (what its parser already
+ * read comes first). Valid only for sockets that buffer nothing outside the HTTP parser (see
+ * takeOverSocket). The socket is of no further use afterwards: its parser never sees the body.
+ */
+export function nativeSocketBody(socket: Socket, stream: Readable, length: number, opts: NativeBodyOptions = {}): RecyclingSource | undefined {
+  if (!addon || running >= MAX_CONCURRENT) return undefined;
+  const fd = plainSocketFd(socket);
+  if (fd === undefined) return undefined;
+  const head = takeOverSocket(socket, stream);
   const headBytes = head.reduce((n, c) => n + c.length, 0);
-  return new NativeBody(req.socket, fd, head, Math.max(0, length - headBytes));
+  return new NativeBody(socket, fd, head, Math.max(0, length - headBytes), opts.keep ?? KEEP, opts.idleLimitMs ?? IDLE_LIMIT_MS);
 }
 
 interface Fill {
@@ -76,10 +96,12 @@ class NativeBody implements RecyclingSource {
     private readonly fd: number,
     private readonly head: Buffer[],
     private remaining: number,
+    private readonly keep: number,
+    private readonly idleLimitMs: number,
   ) {}
 
   recycle(chunk: Uint8Array): void {
-    if (Buffer.isBuffer(chunk) && chunk.byteOffset === 0 && chunk.buffer.byteLength === CHUNK && this.#free.length < KEEP) {
+    if (Buffer.isBuffer(chunk) && chunk.byteOffset === 0 && chunk.buffer.byteLength === CHUNK && this.#free.length < this.keep) {
       this.#free.push(Buffer.from(chunk.buffer, 0, CHUNK));
     }
   }
@@ -134,8 +156,8 @@ class NativeBody implements RecyclingSource {
         // A job that came back short ran out of budget: hand over what there is, so a slow
         // client's bytes still reach storage, then wait for more.
         if (filled < want) break;
-      } else if (Date.now() - idleSince > IDLE_LIMIT_MS) {
-        error = connectionError('request body timed out', 'ETIMEDOUT');
+      } else if (Date.now() - idleSince > this.idleLimitMs) {
+        error = connectionError('body timed out', 'ETIMEDOUT');
         break;
       }
     }

@@ -1,13 +1,21 @@
 /**
  * One upstream download of one blob, shared by every client that asks for it while it runs.
  *
- * The upstream body is read in batches. Each batch is handed, as the very same buffers, to every
- * client that has caught up ("live" clients), to the storage writer (copying sinks), to the hasher
- * (on the thread pool) and to the spool file (see spool-file.ts: O_DIRECT, and every appended byte
- * readable at once). A client that is behind (a late joiner starts at byte 0, a slow one falls
- * back) reads the spool at its own pace until it catches up. A private spool is unlinked as soon
- * as it is opened, so a crash leaves nothing behind; an adopted one is an ordinary upload. Memory
- * stays bounded by a few batches whatever the blob size, and a slow client slows nobody else.
+ * The upstream body arrives in chunks. Each chunk goes, as the very same buffer, to the hasher
+ * (on the thread pool), to the storage writer (copying sinks) and into the spool file (see
+ * spool-file.ts: O_DIRECT, every appended byte readable at once), and it stays in a small window
+ * of recent chunks. Readers lease bytes at their position: from the window while they keep up,
+ * from the spool when they are behind (a late joiner starts at byte 0). The blob handler sends a
+ * lease straight to the client's socket and releases it once the kernel has it (see
+ * src/http/chunk-response.ts); other consumers read a stream.
+ *
+ * From a plain-HTTP upstream on a LargeReadAgent socket, the body is read by the berth_io addon
+ * into recycled buffers (src/http/native-body.ts), bypassing Node's HTTP parser, which would copy
+ * every byte into fresh memory: a buffer goes back to the reader once it has left the window, is
+ * hashed and no lease holds it. Memory stays bounded by the window, the hashing window and the
+ * spool's staging buffers, whatever the blob size, and a slow client slows nobody else. A private
+ * spool is unlinked as soon as it is opened, so a crash leaves nothing behind; an adopted one is
+ * an ordinary upload.
  *
  * Clients get every byte as soon as it arrives; the digest is checked by a hasher running
  * beside them, and only a verified blob is published in storage. A short or long download fails
@@ -17,13 +25,18 @@
  * speed of SHA-256 on one core, a fraction of what the network and disks deliver here.)
  */
 import { unlink } from 'node:fs/promises';
+import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BadContentError } from '../client/errors.js';
 import { algorithmOf, type Digest } from '../digest/digest.js';
 import { createHasher } from '../digest/resumable.js';
 import type { Descriptor } from '../distribution/types.js';
+import { nativeSocketBody } from '../http/native-body.js';
 import { OCTET_STREAM } from '../storage/blob-store.js';
+import { attachChunkSource, type LeasedChunk } from '../util/chunk-source.js';
+import { isLargeReadSocket } from '../util/large-read-agent.js';
+import type { RecyclingSource } from '../util/recycling-source.js';
 import { consumeInBatches } from './batched-body.js';
 import type { BlobSink } from './blob-sink.js';
 import { ByteChannel } from './byte-channel.js';
@@ -32,14 +45,18 @@ import { SpoolFile } from './spool-file.js';
 /** The reason downloads are aborted with on shutdown (not worth a warning each). */
 export const SHUTDOWN = 'the registry is shutting down';
 const READ_CHUNK = 1 << 20;
-/** Bytes of upstream body queued while the spool write before them runs. */
+/** Bytes of upstream body queued while the chunks before them are handed on (stream bodies). */
 const BATCH_HIGH_WATER = 4 << 20;
-/** A live client with this much not yet taken gets no more batches (it reads the spool later). */
-const LIVE_LIMIT = 2 << 20;
+/** Recent chunks kept for readers that keep up; older bytes are read from the spool. */
+const WINDOW = 8 << 20;
 /** Bytes handed to the storage writer and not yet written. */
 const STORAGE_HIGH_WATER = 8 << 20;
 /** Bytes handed to the hasher and not yet hashed (the download waits above this). */
 const HASH_HIGH_WATER = 16 << 20;
+/** Buffers a natively read body keeps for reuse: enough for the window and the hashing window. */
+const NATIVE_KEEP = 32;
+/** An upstream that sends nothing for this long fails the download (natively read bodies). */
+const NATIVE_IDLE_LIMIT_MS = 60_000;
 
 export interface DownloadDeps {
   digest: Digest;
@@ -69,6 +86,31 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A received chunk and who still uses it. */
+interface Recent {
+  /** Blob offset of chunk[0]. */
+  at: number;
+  chunk: Buffer;
+  leases: number;
+  hashed: boolean;
+  /** Out of the window: no new leases. */
+  retired: boolean;
+}
+
+/**
+ * The body natively, when the upstream's response allows it: plain HTTP on a LargeReadAgent
+ * socket (which buffers nothing outside the parser), no transfer encoding, the announced length.
+ */
+function nativeBody(body: Readable, size: number): RecyclingSource | undefined {
+  if (!(body instanceof IncomingMessage) || !isLargeReadSocket(body.socket)) return undefined;
+  if (body.headers['transfer-encoding'] !== undefined || Number(body.headers['content-length']) !== size) return undefined;
+  if (body.complete || body.readableFlowing === true || body.readableDidRead) return undefined;
+  const source = nativeSocketBody(body.socket, body, size, { keep: NATIVE_KEEP, idleLimitMs: NATIVE_IDLE_LIMIT_MS });
+  // The transport's idle timer watches Node's reads, and there are none any more.
+  if (source) body.setTimeout(0);
+  return source;
+}
+
 export class BlobDownload {
   /** Resolves once the upstream answered (the size is known); rejects if it never does. */
   readonly ready: Promise<Descriptor>;
@@ -76,11 +118,14 @@ export class BlobDownload {
   readonly done: Promise<Descriptor>;
   private readonly readyD = deferred<Descriptor>();
   private readonly controller = new AbortController();
-  private readonly live = new Set<SpoolReader>();
   private spool: SpoolFile | undefined;
   private size = 0;
-  /** Bytes received from the upstream (handed to live readers, storage and the spool). */
+  /** Bytes received from the upstream (all of them in the spool too). */
   private received = 0;
+  private readonly recent: Recent[] = [];
+  private recentBytes = 0;
+  /** Where leased buffers go back to, when they are the body reader's own. */
+  private recycler: RecyclingSource | undefined;
   private change = deferred<void>();
   private verified = false;
   private failure: Error | undefined;
@@ -96,7 +141,17 @@ export class BlobDownload {
     return this.deps.digest;
   }
 
-  /** A stream of the blob from `offset`; only after `ready`. */
+  /** Bytes the hasher has been handed so far (tests and diagnostics). */
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  /** Whether the body is read natively into recycled buffers (tests and diagnostics). */
+  get recycling(): boolean {
+    return this.recycler !== undefined;
+  }
+
+  /** A stream of the blob from `offset` (also a ChunkSource); only after `ready`. */
   reader(offset = 0): Readable {
     if (this.failure) throw this.failure;
     if (!this.spool) throw new Error('download not ready');
@@ -109,31 +164,10 @@ export class BlobDownload {
     this.fail(reason);
   }
 
-  // ---- for SpoolReader ---------------------------------------------------------------------
+  // ---- for readers -------------------------------------------------------------------------
 
   get total(): number {
     return this.size;
-  }
-
-  /** Bytes a reader can read from the spool now. */
-  get available(): number {
-    return this.spool?.size ?? 0;
-  }
-
-  /** Bytes received from the upstream so far. */
-  get arrived(): number {
-    return this.received;
-  }
-
-  /** Resolves at the next change (more bytes in the spool, or failure). */
-  changed(): Promise<void> {
-    return this.change.promise;
-  }
-
-  private notify(): void {
-    const current = this.change;
-    this.change = deferred<void>();
-    current.resolve();
   }
 
   /** Set once the download has failed; it is then no use to anyone joining. */
@@ -141,18 +175,41 @@ export class BlobDownload {
     return this.failure;
   }
 
-  readAt(position: number, length: number): Promise<Buffer> {
-    if (!this.spool) return Promise.reject(new Error('the spool file is closed'));
-    return this.spool.readAt(position, length);
+  /**
+   * The bytes at `position` (< total), waiting for them to arrive: a view of a recent chunk while
+   * it is in the window, else a fresh read of the spool. Release the lease when done.
+   */
+  async lease(position: number, signal?: AbortSignal): Promise<LeasedChunk> {
+    while (true) {
+      if (this.failure) throw this.failure;
+      signal?.throwIfAborted();
+      if (position < this.received) {
+        const entry = this.recent.find((e) => position >= e.at && position < e.at + e.chunk.length);
+        if (entry) {
+          entry.leases++;
+          let released = false;
+          return {
+            bytes: entry.chunk.subarray(position - entry.at),
+            release: () => {
+              if (released) return;
+              released = true;
+              entry.leases--;
+              this.maybeRecycle(entry);
+            },
+          };
+        }
+        const spool = this.spool;
+        if (!spool) throw new Error('the spool file is closed');
+        return { bytes: await spool.readAt(position, READ_CHUNK), release: () => undefined };
+      }
+      await untilAborted(this.change.promise, signal);
+    }
   }
 
-  /** A reader that has caught up gets the next batches handed to it directly. */
-  goLive(reader: SpoolReader): void {
-    this.live.add(reader);
-  }
-
-  leaveLive(reader: SpoolReader): void {
-    this.live.delete(reader);
+  private notify(): void {
+    const current = this.change;
+    this.change = deferred<void>();
+    current.resolve();
   }
 
   release(): void {
@@ -170,9 +227,30 @@ export class BlobDownload {
     this.failure = err;
     this.controller.abort(err);
     this.readyD.reject(err);
-    for (const r of [...this.live]) r.destroy(err);
-    this.live.clear();
     this.notify();
+  }
+
+  private maybeRecycle(entry: Recent): void {
+    if (entry.retired && entry.hashed && entry.leases === 0) this.recycler?.recycle(entry.chunk);
+  }
+
+  /** Chunks received: into the window (older ones retire), the spool and the hasher. */
+  private take(chunks: Buffer[]): Recent[] {
+    const entries: Recent[] = [];
+    for (const chunk of chunks) {
+      const entry: Recent = { at: this.received, chunk, leases: 0, hashed: false, retired: false };
+      entries.push(entry);
+      this.recent.push(entry);
+      this.recentBytes += chunk.length;
+      this.received += chunk.length;
+    }
+    while (this.recent.length > 1 && this.recentBytes - (this.recent[0] as Recent).chunk.length >= WINDOW) {
+      const old = this.recent.shift() as Recent;
+      this.recentBytes -= old.chunk.length;
+      old.retired = true;
+      this.maybeRecycle(old);
+    }
+    return entries;
   }
 
   private async run(): Promise<Descriptor> {
@@ -180,16 +258,14 @@ export class BlobDownload {
     const signal = this.controller.signal;
     const started = Date.now();
     let stored: Promise<void> | undefined;
+    let upstreamBody: Readable | undefined;
     const toStorage = new ByteChannel(STORAGE_HIGH_WATER);
     try {
       const res = await this.deps.fetch(signal);
+      upstreamBody = res.body;
       const size = res.size ?? this.deps.expectedSize;
-      if (size === undefined) {
-        res.body.destroy();
-        throw new BadContentError(`upstream sent blob ${digest} without a length`);
-      }
+      if (size === undefined) throw new BadContentError(`upstream sent blob ${digest} without a length`);
       if (this.deps.expectedSize !== undefined && this.deps.expectedSize !== size) {
-        res.body.destroy();
         throw new BadContentError(`upstream announced ${this.deps.expectedSize} bytes for ${digest} on HEAD but ${size} on GET`);
       }
       const { spoolPath, adopt } = await sink.prepare(signal);
@@ -199,7 +275,6 @@ export class BlobDownload {
       if (!adopt) await unlink(spoolPath);
       this.size = size;
       const descriptor: Descriptor = { digest, size, mediaType: OCTET_STREAM };
-      this.readyD.resolve(descriptor);
 
       // The hash runs on the thread pool beside everything else, from the very buffers received.
       const hasher = createHasher(algorithmOf(digest));
@@ -212,20 +287,33 @@ export class BlobDownload {
           if (!this.failure) logger.warn({ err, digest }, 'proxy: could not store a pulled-through blob; clients are still served');
         });
       }
-
-      await consumeInBatches(res.body, BATCH_HIGH_WATER, async (chunks, bytes) => {
+      const onChunks = async (chunks: Buffer[], bytes: number): Promise<void> => {
         if (this.failure) throw this.failure;
         if (this.received + bytes > size) throw new BadContentError(`upstream sent more than the ${size} bytes announced for ${digest}`);
-        const start = this.received;
-        this.received += bytes;
-        // Live readers, storage and the hasher get the batch while it goes to the spool (whose
-        // readers can read it from the moment append is called).
-        for (const r of [...this.live]) r.deliver(start, chunks);
+        const entries = this.take(chunks);
         const spooled = spool.append(chunks);
         this.notify();
-        const hashed = hashing.add(hasher.updateInBackground(chunks), bytes);
-        await Promise.all([spooled, hashed, adopt ? undefined : toStorage.push(chunks)]);
-      });
+        const hashed = hasher.updateInBackground(chunks).then(() => {
+          for (const e of entries) {
+            e.hashed = true;
+            this.maybeRecycle(e);
+          }
+        });
+        await Promise.all([spooled, hashing.add(hashed, bytes), adopt ? undefined : toStorage.push(chunks)]);
+      };
+
+      // Natively read buffers are recycled only where nothing else keeps them (a copying sink's
+      // writer holds chunks in its own queue).
+      const native = adopt ? nativeBody(res.body, size) : undefined;
+      this.recycler = native;
+      this.readyD.resolve(descriptor);
+      if (native) {
+        for await (const chunk of native) {
+          if (chunk.length > 0) await onChunks([chunk as Buffer], chunk.length);
+        }
+      } else {
+        await consumeInBatches(res.body, BATCH_HIGH_WATER, onChunks);
+      }
       if (this.failure) throw this.failure;
       if (this.received !== size) throw new BadContentError(`upstream sent ${this.received} of ${size} bytes of ${digest}`);
       await spool.finish();
@@ -236,7 +324,7 @@ export class BlobDownload {
       this.verified = true;
       await stored;
       await sink.publish(descriptor, signal);
-      logger.info({ digest, size, ms: Date.now() - started }, 'proxy: blob pulled through and stored');
+      logger.info({ digest, size, ms: Date.now() - started, native: native !== undefined }, 'proxy: blob pulled through and stored');
       return descriptor;
     } catch (err) {
       const error = signal.aborted && this.failure ? this.failure : (err as Error);
@@ -247,9 +335,25 @@ export class BlobDownload {
       if (error.message !== SHUTDOWN) logger.warn({ err: error, digest }, 'proxy: blob download failed; nothing stored');
       throw error;
     } finally {
+      // A natively read connection is unusable afterwards; a stream read to its end is reused.
+      if (this.recycler || this.failure) upstreamBody?.destroy();
       this.release();
     }
   }
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (a client that left while waiting). */
+function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return promise;
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 /** Work in flight with a byte budget: add() resolves once what is still running fits in it. */
@@ -271,14 +375,12 @@ class Window {
 }
 
 /**
- * A client's view of a download: the spool from an offset while it is behind, then the download's
- * batches as they arrive once it has caught up (until its own buffer is full: then back to the
- * spool).
+ * A client's view of a download from an offset: a stream, and a ChunkSource for senders that
+ * release what they were lent (the blob handler). Use one or the other.
  */
 class SpoolReader extends Readable {
   private pos: number;
   private busy = false;
-  private live = false;
   private released = false;
 
   constructor(
@@ -287,71 +389,37 @@ class SpoolReader extends Readable {
   ) {
     super({ highWaterMark: READ_CHUNK });
     this.pos = offset;
+    attachChunkSource(this, { next: (signal) => this.next(signal) });
+  }
+
+  private async next(signal?: AbortSignal): Promise<LeasedChunk | null> {
+    if (this.pos >= this.download.total) return null;
+    const lease = await this.download.lease(this.pos, signal);
+    this.pos += lease.bytes.length;
+    return lease;
   }
 
   override _read(): void {
-    if (!this.busy && !this.live) void this.pump();
-  }
-
-  /**
-   * A batch at `start` from the download (only while live; it starts at or before `pos`). A client
-   * that has not taken what it was given before leaves live mode and reads the spool when it
-   * wants more, so what waits in memory for one client stays under LIVE_LIMIT plus one batch.
-   */
-  deliver(start: number, chunks: Buffer[]): void {
-    if (this.readableLength >= LIVE_LIMIT) {
-      this.setLive(false);
-      return;
-    }
-    let at = start;
-    for (const chunk of chunks) {
-      const end = at + chunk.length;
-      if (end > this.pos) {
-        this.push(at >= this.pos ? chunk : chunk.subarray(this.pos - at));
-        this.pos = end;
-      }
-      at = end;
-    }
-    if (this.pos >= this.download.total) {
-      this.setLive(false);
-      this.push(null);
-    }
-  }
-
-  private setLive(live: boolean): void {
-    this.live = live;
-    if (live) this.download.goLive(this);
-    else this.download.leaveLive(this);
+    if (!this.busy) void this.pump();
   }
 
   private async pump(): Promise<void> {
     this.busy = true;
-    const d = this.download;
     try {
       while (!this.destroyed) {
-        if (this.pos >= d.total) {
+        const lease = await this.next();
+        if (this.destroyed) {
+          lease?.release();
+          return;
+        }
+        if (!lease) {
           this.push(null);
           return;
         }
-        if (d.error) {
-          this.destroy(d.error);
-          return;
-        }
-        const limit = d.available;
-        if (this.pos < limit) {
-          const chunk = await d.readAt(this.pos, Math.min(READ_CHUNK, limit - this.pos));
-          if (this.destroyed) return;
-          this.pos += chunk.length;
-          if (!this.push(chunk)) return;
-          continue;
-        }
-        if (this.pos >= d.arrived) {
-          // Caught up: the next batches come straight from the download.
-          this.setLive(true);
-          return;
-        }
-        // Behind live, ahead of the spool: the batch being written holds our next bytes.
-        await d.changed();
+        // A stream keeps what it is given: recycled memory is copied, the rest handed over.
+        const bytes = this.download.recycling ? Buffer.from(lease.bytes) : Buffer.from(lease.bytes.buffer, lease.bytes.byteOffset, lease.bytes.byteLength);
+        lease.release();
+        if (!this.push(bytes)) return;
       }
     } catch (err) {
       this.destroy(err as Error);
@@ -361,7 +429,6 @@ class SpoolReader extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.setLive(false);
     if (!this.released) {
       this.released = true;
       this.download.release();

@@ -2,6 +2,7 @@
 // streaming from it while it runs (late joiners and range requests included), all of them
 // getting the right bytes; and the download lands in storage for the next pull.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { startBerth } from '../helpers/berth-server.js';
 import type { RegistryServer } from '../helpers/registry-config.js';
@@ -22,7 +23,7 @@ describe('single-flight pull-through of a large blob', () => {
     upstream = await startBerth();
     await blob.push(upstream.url, 'big/blob');
     forwarder = await Forwarder.start(upstream.url);
-    cache = await startBerth({ extraConfig: { proxy: { remoteurl: forwarder.url } } });
+    cache = await startBerth({ extraConfig: { log: { level: 'info' }, proxy: { remoteurl: forwarder.url } } });
   }, STEP);
 
   after(async () => {
@@ -63,6 +64,12 @@ describe('single-flight pull-through of a large blob', () => {
     // Stored: the next pull comes from the cache's storage.
     const root = cache.rootdirectory as string;
     await eventually('the blob is stored and linked', () => hasBlobData(root, blob.digest) && hasLayerLink(root, 'big/blob', blob.digest));
+    // Plain HTTP upstream, filesystem storage: the body was read by the addon into recycled
+    // buffers lent to the clients above, and none of them saw a byte overwritten.
+    const stored = readFileSync(cache.logFile, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('blob pulled through and stored'));
+    assert.match(stored ?? '', /native=true/, 'the upstream body was read natively');
     const again = await download(url, blob);
     const done = await again.finished;
     assert.ok(done.complete && again.intact && again.received === blob.size);

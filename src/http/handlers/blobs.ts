@@ -5,6 +5,7 @@ import { parseDigest } from '../../digest/digest.js';
 import { openRepository, type Handler } from '../app.js';
 import { headerValue } from '../context.js';
 import { HttpError } from '../errors.js';
+import { trySendChunks } from '../chunk-response.js';
 import { trySendFile } from '../file-response.js';
 import { tryRelay } from '../socket-relay.js';
 import { etagFor, notModified, sendEmpty } from '../respond.js';
@@ -67,6 +68,7 @@ export const handleBlob: Handler = async (app, ctx) => {
   ctx.res.writeHead(status, headers);
   if (await trySendFile(ctx.res, body, length, ctx.signal)) return;
   if (await tryRelay(ctx.res, body, length, ctx.signal)) return;
+  if (await trySendChunks(ctx.res, body, length, ctx.signal)) return;
   if (length === size - start) await pipeline(body, ctx.res, opts);
   else await pipeline(body, limit(length), ctx.res, opts);
 };
