@@ -12,10 +12,11 @@
  * From a plain-HTTP upstream on a LargeReadAgent socket, the body is read by the berth_io addon
  * into recycled buffers (src/http/native-body.ts), bypassing Node's HTTP parser, which would copy
  * every byte into fresh memory: a buffer goes back to the reader once it has left the window, is
- * hashed and no lease holds it. Memory stays bounded by the window, the hashing window and the
- * spool's staging buffers, whatever the blob size, and a slow client slows nobody else. A private
- * spool is unlinked as soon as it is opened, so a crash leaves nothing behind; an adopted one is
- * an ordinary upload.
+ * hashed and no lease holds it. The download keeps pace with its most advanced reader (unless
+ * that one stalls), so a client that keeps up is served from memory; slower ones read the spool
+ * and slow nobody. Memory stays bounded by the window, the hashing window and the spool's staging
+ * buffers, whatever the blob size. A private spool is unlinked as soon as it is opened, so a
+ * crash leaves nothing behind; an adopted one is an ordinary upload.
  *
  * Clients get every byte as soon as it arrives; the digest is checked by a hasher running
  * beside them, and only a verified blob is published in storage. A short or long download fails
@@ -53,6 +54,12 @@ const WINDOW = 8 << 20;
 const STORAGE_HIGH_WATER = 8 << 20;
 /** Bytes handed to the hasher and not yet hashed (the download waits above this). */
 const HASH_HIGH_WATER = 16 << 20;
+/**
+ * The download waits while its most advanced reader is more than a window behind, so a client
+ * that keeps up is served from memory rather than from the spool, unless that reader has not
+ * moved for this long (a stalled client does not hold the download up).
+ */
+const STALL_MS = 2_000;
 /** Buffers a natively read body keeps for reuse: enough for the window and the hashing window. */
 const NATIVE_KEEP = 32;
 /** An upstream that sends nothing for this long fails the download (natively read bodies). */
@@ -127,6 +134,9 @@ export class BlobDownload {
   /** Where leased buffers go back to, when they are the body reader's own. */
   private recycler: RecyclingSource | undefined;
   private change = deferred<void>();
+  /** Readers now reading, and a signal for when one of them moves on or goes. */
+  private readonly readers = new Set<SpoolReader>();
+  private progress = deferred<void>();
   private verified = false;
   private failure: Error | undefined;
   private refs = 1;
@@ -156,7 +166,30 @@ export class BlobDownload {
     if (this.failure) throw this.failure;
     if (!this.spool) throw new Error('download not ready');
     this.refs++;
-    return new SpoolReader(this, offset);
+    const reader = new SpoolReader(this, offset);
+    this.readers.add(reader);
+    return reader;
+  }
+
+  /** A reader moved on, or left (then it no longer paces the download). */
+  readerMoved(reader: SpoolReader, gone = false): void {
+    if (gone) this.readers.delete(reader);
+    const current = this.progress;
+    this.progress = deferred<void>();
+    current.resolve();
+  }
+
+  /** Wait while the most advanced active reader is more than a window behind what arrived. */
+  private async pace(): Promise<void> {
+    while (!this.failure) {
+      const now = Date.now();
+      let front = -1;
+      for (const r of this.readers) if (now - r.movedAt < STALL_MS && r.position > front) front = r.position;
+      if (front < 0 || this.received - front <= WINDOW) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.progress.promise, new Promise<void>((r) => (timer = setTimeout(r, STALL_MS)))]);
+      clearTimeout(timer);
+    }
   }
 
   /** Give up (server shutdown). */
@@ -300,6 +333,7 @@ export class BlobDownload {
           }
         });
         await Promise.all([spooled, hashing.add(hashed, bytes), adopt ? undefined : toStorage.push(chunks)]);
+        await this.pace();
       };
 
       // Natively read buffers are recycled only where nothing else keeps them (a copying sink's
@@ -382,6 +416,8 @@ class SpoolReader extends Readable {
   private pos: number;
   private busy = false;
   private released = false;
+  /** When this reader last moved on (Date.now()). */
+  movedAt = Date.now();
 
   constructor(
     private readonly download: BlobDownload,
@@ -396,7 +432,13 @@ class SpoolReader extends Readable {
     if (this.pos >= this.download.total) return null;
     const lease = await this.download.lease(this.pos, signal);
     this.pos += lease.bytes.length;
+    this.movedAt = Date.now();
+    this.download.readerMoved(this);
     return lease;
+  }
+
+  get position(): number {
+    return this.pos;
   }
 
   override _read(): void {
@@ -431,6 +473,7 @@ class SpoolReader extends Readable {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     if (!this.released) {
       this.released = true;
+      this.download.readerMoved(this, true);
       this.download.release();
     }
     cb(err);

@@ -3,6 +3,7 @@
 // getting the right bytes; and the download lands in storage for the next pull.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startBerth } from '../helpers/berth-server.js';
 import type { RegistryServer } from '../helpers/registry-config.js';
@@ -74,5 +75,42 @@ describe('single-flight pull-through of a large blob', () => {
     const done = await again.finished;
     assert.ok(done.complete && again.intact && again.received === blob.size);
     assert.equal(forwarder.count('GET', /\/blobs\//), 1, 'the cached pull did not go upstream');
+  });
+
+  it('keeps pace with its client, but a client that stops reading does not hold the download up', STEP, async () => {
+    const stall = new PatternBlob('stalled-client', 96 * MiB);
+    await stall.push(upstream.url, 'big/stall');
+    const root = cache.rootdirectory as string;
+    // A client that takes the first bytes and then stops reading (its socket buffers fill up).
+    let received = 0;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      request(`${cache.url}/v2/big/stall/blobs/${stall.digest}`, { agent: false }, resolve).on('error', reject).end();
+    });
+    assert.equal(res.statusCode, 200);
+    const chunks: Buffer[] = [];
+    let stalled = false;
+    await new Promise<void>((resolve) => {
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        received += c.length;
+        if (!stalled && received >= 4 * MiB) {
+          stalled = true;
+          res.pause();
+          resolve();
+        }
+      });
+    });
+    // The download notices the stall and finishes on its own: the blob is stored and linked.
+    await eventually('the blob is stored while the client is stalled', () => hasBlobData(root, stall.digest) && hasLayerLink(root, 'big/stall', stall.digest), 60_000);
+    // The client then reads on and gets every byte, right.
+    const done = new Promise<void>((resolve, reject) => {
+      res.on('end', resolve);
+      res.on('error', reject);
+    });
+    res.resume();
+    await done;
+    const body = Buffer.concat(chunks);
+    assert.equal(body.length, stall.size);
+    assert.ok(stall.matches(0, body), 'the stalled client got the right bytes');
   });
 });
