@@ -48,8 +48,9 @@ function driver<F extends Shape>(fields: F): Spec<DriverParameters<F>> {
   });
 }
 
-// directwrites is berth's: write upload data with O_DIRECT (default true where supported).
-const filesystemSpec = driver({ rootdirectory: str(), maxthreads: int(), directwrites: bool() });
+// directwrites and directreads are berth's: write upload data with O_DIRECT (default true where
+// supported); read large blobs that are not in the page cache with O_DIRECT (default false).
+const filesystemSpec = driver({ rootdirectory: str(), maxthreads: int(), directwrites: bool(), directreads: bool() });
 const inmemorySpec = driver({});
 const s3Spec = driver({
   accesskey: str(),

@@ -1,10 +1,12 @@
 /**
  * Blob bodies served from a local file with the kernel doing the copying, when the connection is
- * plain TCP. A blob in the page cache goes out with sendfile(2): the kernel moves page-cache pages
- * to the socket on a libuv pool thread, and the event loop copies nothing. A large blob that is
- * not in the page cache (uploads are written with O_DIRECT, so a fresh push is not) is read with
- * O_DIRECT into a few recycled buffers and written to the socket: filling the page cache first
- * would cost more than the transfer itself on a virtual machine, where fresh memory is expensive.
+ * plain TCP. A blob goes out with sendfile(2): the kernel moves page-cache pages to the socket on
+ * a libuv pool thread, and the event loop copies nothing; a blob not yet in the page cache (a fresh
+ * push: uploads are written with O_DIRECT) is read into it on the way, so the pulls after the first
+ * are served from memory. Where the driver allows it (storage.filesystem.directreads), a large blob
+ * that is not in the page cache is read with O_DIRECT into a few recycled buffers instead: faster
+ * for a single pull on a virtual machine, where fresh page-cache memory is expensive, but every
+ * later pull reads the disk again.
  * Anything else (TLS, object stores, the native addon missing, small blobs, too many transfers
  * at once) is streamed as before by the caller.
  */
@@ -60,7 +62,7 @@ export async function trySendFile(res: ServerResponse, body: Readable, length: n
   const sockFd = plainSocketFd(res.socket);
   if (sockFd === undefined || res.socket?.writableCorked) return false;
   const socket = res.socket as Socket;
-  if (length >= DIRECT_MIN && addon.resident(file.fd, file.start, length, RESIDENCY_SAMPLES) < 0.5) {
+  if (file.readDirect === true && length >= DIRECT_MIN && addon.resident(file.fd, file.start, length, RESIDENCY_SAMPLES) < 0.5) {
     const direct = await openDirect(file.fd);
     if (direct) {
       running++;

@@ -29,6 +29,7 @@ test('every validation error names its key', () => {
     ['version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: [a, b]\n', 'storage.filesystem.rootdirectory: expected a string'],
     ['version: 0.1\nstorage:\n  filesystem:\n    maxthreads: many\n', 'storage.filesystem.maxthreads: expected an integer'],
     ['version: 0.1\nstorage:\n  filesystem:\n    directwrites: sometimes\n', 'storage.filesystem.directwrites: expected true or false'],
+    ['version: 0.1\nstorage:\n  filesystem:\n    directreads: 1\n', 'storage.filesystem.directreads: expected true or false'],
     ['version: 0.1\nstorage:\n  filesystem: /var/lib/registry\n', 'storage.filesystem: expected a mapping of driver parameters'],
     ['version: 0.1\nstorage:\n  s3:\n    region: us-east-1\n', 'storage.s3.bucket: required key is missing'],
     ['version: 0.1\nstorage:\n  s3: {region: r, bucket: b, secure: maybe}\n', 'storage.s3.secure: expected true or false'],

@@ -83,6 +83,8 @@ export interface LocalFileSource {
   readonly start: number;
   /** Size of the file when it was opened. */
   readonly size: number;
+  /** A sender may read the file with O_DIRECT when it is not in the page cache. */
+  readonly readDirect?: boolean;
 }
 
 const LOCAL_FILE = Symbol('berth.localFile');

@@ -13,7 +13,11 @@ export async function createDriver(config: StorageDriverConfig): Promise<Storage
     case 'filesystem': {
       const root = config.parameters.rootdirectory ?? '/var/lib/registry';
       if (typeof root !== 'string' || root === '') throw new Error('storage.filesystem.rootdirectory: expected a non-empty path');
-      return new FilesystemDriver({ rootdirectory: root, directWrites: config.parameters.directwrites !== false });
+      return new FilesystemDriver({
+        rootdirectory: root,
+        directWrites: config.parameters.directwrites !== false,
+        directReads: config.parameters.directreads === true,
+      });
     }
     case 'inmemory':
       return new InMemoryDriver();

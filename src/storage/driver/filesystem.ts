@@ -31,10 +31,16 @@ export interface FilesystemDriverOptions {
   rootdirectory: string;
   /**
    * Write large uploads with O_DIRECT where the filesystem and the berth_io addon allow it
-   * (default true): pushes skip the page cache (downloads of such blobs read them with O_DIRECT
-   * too, see src/http/file-response.ts).
+   * (default true): pushes skip the page cache.
    */
   directWrites?: boolean;
+  /**
+   * Let downloads read a large blob that is mostly outside the page cache with O_DIRECT instead of
+   * through the cache (default false; see src/http/file-response.ts). Faster for a blob pulled
+   * once right after its push on machines where page-cache allocation is dear; but the blob then
+   * never enters the cache, so every later pull reads the disk again.
+   */
+  directReads?: boolean;
 }
 
 function errCode(err: unknown): string | undefined {
@@ -72,11 +78,13 @@ export class FilesystemDriver implements StorageDriver {
   readonly #root: string;
   readonly #staging = new StagingPool();
   readonly #directWrites: boolean;
+  readonly #directReads: boolean;
 
   constructor(options: FilesystemDriverOptions) {
     if (!options?.rootdirectory) throw new Error('filesystem driver: rootdirectory is required');
     this.#root = resolve(options.rootdirectory);
     this.#directWrites = options.directWrites !== false && io !== undefined;
+    this.#directReads = options.directReads === true && io !== undefined;
   }
 
   /** Host path of a validated driver path. */
@@ -181,7 +189,7 @@ export class FilesystemDriver implements StorageDriver {
         return Readable.from([], { objectMode: false });
       }
       const stream = fh.createReadStream({ start: offset, highWaterMark: READ_CHUNK, signal });
-      return attachLocalFile(stream, { fd: fh.fd, start: offset, size: st.size });
+      return attachLocalFile(stream, { fd: fh.fd, start: offset, size: st.size, readDirect: this.#directReads });
     } catch (err) {
       await fh?.close().catch(() => {});
       throw failure(err, path, 'open', signal);
