@@ -60,6 +60,7 @@ const HASH_HIGH_WATER = 16 << 20;
  * moved for this long (a stalled client does not hold the download up).
  */
 const STALL_MS = 2_000;
+const PACE_LIMIT = 4 * WINDOW;
 /** Buffers a natively read body keeps for reuse: enough for the window and the hashing window. */
 const NATIVE_KEEP = 32;
 /** An upstream that sends nothing for this long fails the download (natively read bodies). */
@@ -151,11 +152,6 @@ export class BlobDownload {
     return this.deps.digest;
   }
 
-  /** Bytes the hasher has been handed so far (tests and diagnostics). */
-  get bytesReceived(): number {
-    return this.received;
-  }
-
   /** Whether the body is read natively into recycled buffers (tests and diagnostics). */
   get recycling(): boolean {
     return this.recycler !== undefined;
@@ -179,13 +175,18 @@ export class BlobDownload {
     current.resolve();
   }
 
-  /** Wait while the most advanced active reader is more than a window behind what arrived. */
+  /**
+   * Wait while the most advanced active reader is more than a window behind what arrived. A reader
+   * further behind than PACE_LIMIT (a late joiner, or one that stalled and fell back) reads the
+   * spool at its own pace and holds nothing up.
+   */
   private async pace(): Promise<void> {
     while (!this.failure) {
       const now = Date.now();
       let front = -1;
       for (const r of this.readers) if (now - r.movedAt < STALL_MS && r.position > front) front = r.position;
-      if (front < 0 || this.received - front <= WINDOW) return;
+      const behind = this.received - front;
+      if (front < 0 || behind <= WINDOW || behind > PACE_LIMIT) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.progress.promise, new Promise<void>((r) => (timer = setTimeout(r, STALL_MS)))]);
       clearTimeout(timer);

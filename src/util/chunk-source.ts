@@ -5,6 +5,7 @@
  * (src/http/chunk-response.ts) rather than through the stream.
  */
 import type { Readable } from 'node:stream';
+import { streamTag } from './stream-tag.js';
 
 export interface LeasedChunk {
   readonly bytes: Uint8Array;
@@ -17,14 +18,9 @@ export interface ChunkSource {
   next(signal?: AbortSignal): Promise<LeasedChunk | null>;
 }
 
-const CHUNK_SOURCE = Symbol('berth.chunkSource');
+const chunkSource = streamTag<ChunkSource>('berth.chunkSource');
 
 /** Mark `stream` as readable through `source` too (whoever uses the source must not read the stream). */
-export function attachChunkSource<T extends Readable>(stream: T, source: ChunkSource): T {
-  (stream as unknown as Record<symbol, ChunkSource>)[CHUNK_SOURCE] = source;
-  return stream;
-}
+export const attachChunkSource = <T extends Readable>(stream: T, source: ChunkSource): T => chunkSource.attach(stream, source);
 
-export function chunkSourceOf(stream: Readable): ChunkSource | undefined {
-  return (stream as unknown as Record<symbol, ChunkSource | undefined>)[CHUNK_SOURCE];
-}
+export const chunkSourceOf = (stream: Readable): ChunkSource | undefined => chunkSource.of(stream);

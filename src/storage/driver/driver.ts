@@ -21,6 +21,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { streamTag } from '../../util/stream-tag.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -87,18 +88,13 @@ export interface LocalFileSource {
   readonly readDirect?: boolean;
 }
 
-const LOCAL_FILE = Symbol('berth.localFile');
+const localFile = streamTag<LocalFileSource>('berth.localFile');
 
 /** Mark a reader stream as backed by an open local file. */
-export function attachLocalFile<T extends Readable>(stream: T, source: LocalFileSource): T {
-  (stream as unknown as Record<symbol, LocalFileSource>)[LOCAL_FILE] = source;
-  return stream;
-}
+export const attachLocalFile = <T extends Readable>(stream: T, source: LocalFileSource): T => localFile.attach(stream, source);
 
 /** The local file behind a reader stream, when the driver left one (see attachLocalFile). */
-export function localFileOf(stream: Readable): LocalFileSource | undefined {
-  return (stream as unknown as Record<symbol, LocalFileSource | undefined>)[LOCAL_FILE];
-}
+export const localFileOf = (stream: Readable): LocalFileSource | undefined => localFile.of(stream);
 
 /**
  * What a reader stream fed by an HTTP response may carry: the plain TCP socket the body arrives
@@ -112,18 +108,13 @@ export interface SocketSource {
   readonly length: number;
 }
 
-const SOCKET_SOURCE = Symbol('berth.socketSource');
+const socketSource = streamTag<SocketSource>('berth.socketSource');
 
 /** Mark a reader stream as fed by `source.socket`. */
-export function attachSocketSource<T extends Readable>(stream: T, source: SocketSource): T {
-  (stream as unknown as Record<symbol, SocketSource>)[SOCKET_SOURCE] = source;
-  return stream;
-}
+export const attachSocketSource = <T extends Readable>(stream: T, source: SocketSource): T => socketSource.attach(stream, source);
 
 /** The socket behind a reader stream, when the driver left one (see attachSocketSource). */
-export function socketSourceOf(stream: Readable): SocketSource | undefined {
-  return (stream as unknown as Record<symbol, SocketSource | undefined>)[SOCKET_SOURCE];
-}
+export const socketSourceOf = (stream: Readable): SocketSource | undefined => socketSource.of(stream);
 
 /** What a walk visitor may answer: continue (undefined), skip this directory's contents, or stop the walk. */
 export type WalkDecision = void | 'skip' | 'stop';
