@@ -8,6 +8,7 @@
 import { parseChallenges, type Challenge } from './challenge.js';
 import { drain, header, readAll, type HttpTransport } from './http.js';
 import { RegistryResponseError } from './errors.js';
+import { waitFor } from '../util/wait-for.js';
 
 export interface Credentials {
   username: string;
@@ -75,7 +76,7 @@ export class Authenticator {
       pending = this.fetchToken(scheme, scope).finally(() => this.pending.delete(scope));
       this.pending.set(scope, pending);
     }
-    const token = await abortable(pending, signal);
+    const token = await waitFor(pending, signal);
     this.tokens.set(scope, token);
     return token;
   }
@@ -134,24 +135,4 @@ function sameScheme(a: Scheme | undefined, b: Scheme): boolean {
   if (!a || a.kind !== b.kind) return false;
   if (a.kind === 'basic' || b.kind === 'basic') return true;
   return a.realm === b.realm && a.service === b.service;
-}
-
-/** Wait for a shared promise, but let one waiter give up on its own. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

@@ -89,9 +89,7 @@ export async function trySendFile(res: ServerResponse, body: Readable, length: n
       const [sent, errno, stalled] = await addon.sendfile(sockFd, file.fd, position, end - position, JOB_BUDGET_MS);
       position += sent;
       if (errno !== 0) throw abortError(`client connection failed while sending (errno ${errno})`);
-      // A job that ran out of budget while waiting for room, having sent something first, has a
-      // client that is reading; only a socket that stayed full for a whole job is a slow reader.
-      if (position >= end || (stalled && sent === 0)) break;
+      if (position >= end || stalled) break;
       if (sent === 0) throw new Error(`blob file ended ${end - position} bytes early`);
     }
   } catch (err) {

@@ -32,7 +32,8 @@
  * budgetMs, so the caller gets a chance to notice aborts and slow clients between jobs:
  *   sent    bytes written by this job
  *   errno   0, or the error that ended the transfer (EPIPE, ECONNRESET, ...)
- *   stalled 1 when the socket stayed full until the budget ran out (a slow reader)
+ *   stalled 1 when the socket stayed full for the whole budget (a slow reader); a job that sent
+ *           bytes and then ran out of budget waiting for room returns 0 (its client is reading)
  * sent < length with errno 0 and stalled 0 means the file ended early, or the budget ran out
  * while bytes were moving; the caller simply continues from offset + sent.
  * The caller keeps the file descriptor open until the promise settles.
@@ -117,7 +118,8 @@ static void job_execute(napi_env env, void *data) {
     int ready = wait_ready(job->sock, POLLOUT, deadline, &job->err);
     if (ready < 0) return;
     if (ready == 0) {
-      job->stalled = 1;
+      /* Budget gone while waiting for room: a slow reader only if nothing went out at all. */
+      job->stalled = job->sent == 0;
       return;
     }
   }

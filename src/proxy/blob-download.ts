@@ -37,6 +37,7 @@ import { nativeSocketBody } from '../http/native-body.js';
 import { OCTET_STREAM } from '../storage/blob-store.js';
 import { attachChunkSource, type LeasedChunk } from '../util/chunk-source.js';
 import { isLargeReadSocket } from '../util/large-read-agent.js';
+import { waitFor } from '../util/wait-for.js';
 import type { RecyclingSource } from '../util/recycling-source.js';
 import { consumeInBatches } from './batched-body.js';
 import type { BlobSink } from './blob-sink.js';
@@ -134,10 +135,11 @@ export class BlobDownload {
   private recentBytes = 0;
   /** Where leased buffers go back to, when they are the body reader's own. */
   private recycler: RecyclingSource | undefined;
-  private change = deferred<void>();
-  /** Readers now reading, and a signal for when one of them moves on or goes. */
+  /** Fired when bytes arrive or the download fails. */
+  private readonly change = new Pulse();
+  /** Readers now reading, and a pulse for when one of them moves on or goes. */
   private readonly readers = new Set<SpoolReader>();
-  private progress = deferred<void>();
+  private readonly progress = new Pulse();
   private verified = false;
   private failure: Error | undefined;
   private refs = 1;
@@ -152,7 +154,7 @@ export class BlobDownload {
     return this.deps.digest;
   }
 
-  /** Whether the body is read natively into recycled buffers (tests and diagnostics). */
+  /** Whether chunks are the native reader's recycled buffers (stream readers must copy them). */
   get recycling(): boolean {
     return this.recycler !== undefined;
   }
@@ -170,9 +172,7 @@ export class BlobDownload {
   /** A reader moved on, or left (then it no longer paces the download). */
   readerMoved(reader: SpoolReader, gone = false): void {
     if (gone) this.readers.delete(reader);
-    const current = this.progress;
-    this.progress = deferred<void>();
-    current.resolve();
+    this.progress.fire();
   }
 
   /**
@@ -188,7 +188,7 @@ export class BlobDownload {
       const behind = this.received - front;
       if (front < 0 || behind <= WINDOW || behind > PACE_LIMIT) return;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.progress.promise, new Promise<void>((r) => (timer = setTimeout(r, STALL_MS)))]);
+      await Promise.race([this.progress.wait(), new Promise<void>((r) => (timer = setTimeout(r, STALL_MS)))]);
       clearTimeout(timer);
     }
   }
@@ -236,14 +236,8 @@ export class BlobDownload {
         if (!spool) throw new Error('the spool file is closed');
         return { bytes: await spool.readAt(position, READ_CHUNK), release: () => undefined };
       }
-      await untilAborted(this.change.promise, signal);
+      await waitFor(this.change.wait(), signal);
     }
-  }
-
-  private notify(): void {
-    const current = this.change;
-    this.change = deferred<void>();
-    current.resolve();
   }
 
   release(): void {
@@ -261,7 +255,7 @@ export class BlobDownload {
     this.failure = err;
     this.controller.abort(err);
     this.readyD.reject(err);
-    this.notify();
+    this.change.fire();
   }
 
   private maybeRecycle(entry: Recent): void {
@@ -326,7 +320,7 @@ export class BlobDownload {
         if (this.received + bytes > size) throw new BadContentError(`upstream sent more than the ${size} bytes announced for ${digest}`);
         const entries = this.take(chunks);
         const spooled = spool.append(chunks);
-        this.notify();
+        this.change.fire();
         const hashed = hasher.updateInBackground(chunks).then(() => {
           for (const e of entries) {
             e.hashed = true;
@@ -377,18 +371,19 @@ export class BlobDownload {
   }
 }
 
-/** `promise`, or a rejection as soon as `signal` aborts (a client that left while waiting). */
-function untilAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
+/** A promise for the next fire(), renewed at every fire. */
+class Pulse {
+  private next = deferred<void>();
+
+  wait(): Promise<void> {
+    return this.next.promise;
+  }
+
+  fire(): void {
+    const current = this.next;
+    this.next = deferred<void>();
+    current.resolve();
+  }
 }
 
 /** Work in flight with a byte budget: add() resolves once what is still running fits in it. */

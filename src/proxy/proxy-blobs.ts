@@ -11,6 +11,7 @@ import type { BlobService, BlobUploadSession } from '../distribution/services.js
 import type { BlobContent, CallOptions, Descriptor } from '../distribution/types.js';
 import { OCTET_STREAM } from '../storage/blob-store.js';
 import { LinkedBlobStore } from '../storage/linked-blob-store.js';
+import { waitFor } from '../util/wait-for.js';
 import type { PullThroughCache } from './pull-through.js';
 import { clientError } from './upstream-errors.js';
 import type { Upstream } from './upstream.js';
@@ -126,24 +127,4 @@ export class ProxyBlobService implements BlobService {
     await this.local.linkBlob(descriptor, opts);
     this.cache.schedule(this.upstream, this.repository, descriptor.digest, 'blob');
   }
-}
-
-/** Wait for a shared promise without letting one waiter's abort cancel it for the others. */
-export function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

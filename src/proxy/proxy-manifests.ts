@@ -14,7 +14,7 @@ import { isManifestMediaType } from '../manifest/media-types.js';
 import type { PullThroughCache } from './pull-through.js';
 import { clientError, isNotFound } from './upstream-errors.js';
 import type { Upstream } from './upstream.js';
-import { waitFor } from './proxy-blobs.js';
+import { waitFor } from '../util/wait-for.js';
 
 export class ProxyManifestService implements ManifestService {
   constructor(
