@@ -1,27 +1,33 @@
-// The pull-through cache, measured on one machine: a berth upstream holding a 1 GiB blob and a
-// berth cache in front of it (`proxies:` prefix `up`, plus a hosted repository holding the same
-// blob).
+// The pull-through cache, measured on one machine: a berth upstream holding a 1 GiB blob, and in
+// front of it a berth cache (`proxies:` prefix `up`, plus a hosted repository holding the same
+// blob) and, where installed, the reference registry in its `proxy:` mode.
 //
-//   first pull   GET through a cache that has never seen the blob (a fresh cache per run) vs the
-//                same GET straight from the upstream
-//   cached pull  GET of the cached blob vs GET of the same blob from the hosted repository
+//   first pull   GET through a cache that has never seen the blob (a fresh cache each time) vs the
+//                same GET straight from the upstream, measured back to back
+//   cached pull  GET of the blob cached by berth vs GET of the same blob from its hosted repository
 //
-// Each figure is the median of --runs runs, measured by two clients: one that only counts bytes,
-// and one that checks the sha256 as bytes arrive, as docker, podman and skopeo do. The cache's
-// peak RSS during the first pulls is sampled from /proc.
+// Each figure is the median of --runs runs. On loopback they are measured by two clients: one
+// that only counts bytes, and one that checks the sha256 as bytes arrive, as docker, podman and
+// skopeo do. The number of blob GETs the upstream saw per first pull is counted from its log
+// (after the cache has gone idle: the reference fetches the blob a second time to store it).
 //
-// On one machine the upstream answers at memory speed, faster than any network link, and shares
-// the CPUs with the cache. --link=MiB/s puts a paced TCP relay in front of the upstream (for the
-// direct pulls and the cache alike) to see the cache behind a link of that speed.
+// On loopback the upstream answers at memory speed, faster than most links, and the upstream,
+// the cache and the client share the machine's CPUs. A real upstream is across a network: with
+// root and iproute2, the first pulls are measured again with the upstream in a network namespace
+// behind a veth paced by the kernel (tc tbf) at each of --links, which costs no CPU in any process
+// being measured.
 //
-//   node --import tsx bench/proxy.ts [--size=MiB (default 1024)] [--runs=N (default 5)] [--link=MiB/s]
+//   node --import tsx bench/proxy.ts [--size=MiB (default 1024)] [--runs=N (default 3)]
+//                                    [--links=1gbit,5gbit,10gbit (tc rates; empty to skip)]
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { startBerth } from '../test/helpers/berth-server.js';
-import type { RegistryServer } from '../test/helpers/registry-config.js';
+import { referenceRegistryAvailable, startReferenceRegistry } from '../test/helpers/reference-registry.js';
+import type { RegistryOptions, RegistryServer } from '../test/helpers/registry-config.js';
 import { PatternBlob } from '../test/proxy/helpers/blobs.js';
+import { createNetnsLink, netnsLinkUnavailable, type NetnsLink } from './netns-link.js';
 
 const MiB = 1024 * 1024;
 const arg = (name: string, fallback: number) => {
@@ -29,8 +35,8 @@ const arg = (name: string, fallback: number) => {
   return a ? Number(a.slice(name.length + 3)) : fallback;
 };
 const SIZE = arg('size', 1024) * MiB;
-const RUNS = arg('runs', 5);
-const LINK = arg('link', 0) * MiB;
+const RUNS = arg('runs', 3);
+const LINKS = (process.argv.find((x) => x.startsWith('--links='))?.slice(8) ?? '1gbit,5gbit,10gbit').split(',').filter(Boolean);
 
 type Client = 'count' | 'verify';
 
@@ -65,64 +71,38 @@ function pull(url: string, client: Client, digest: string): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const rate = (s: number) => `${(SIZE / MiB / s).toFixed(0)} MiB/s`;
+const pct = (r: number) => `${(r * 100).toFixed(0)}%`;
 
-/**
- * A TCP relay to `port` that paces what flows back to its clients at `bytesPerSecond` in all (one
- * shared budget: the link). It runs as its own process, so the clients' hashing in this one does
- * not slow the link down.
- */
-const RELAY_SOURCE = `
-const net = require('node:net');
-const [port, rate] = process.argv.slice(1).map(Number);
-let budgetAt = Date.now();
-const take = (n) => { const now = Date.now(); budgetAt = Math.max(budgetAt, now) + (n / rate) * 1000; return Math.max(0, budgetAt - now - 20); };
-const server = net.createServer((client) => {
-  const up = net.createConnection(port, '127.0.0.1');
-  client.on('error', () => up.destroy());
-  up.on('error', () => client.destroy());
-  client.pipe(up);
-  up.on('data', (chunk) => {
-    const wait = take(chunk.length);
-    const full = !client.write(chunk);
-    if (full || wait > 0) {
-      up.pause();
-      const resume = () => setTimeout(() => up.resume(), wait);
-      if (full) client.once('drain', resume); else resume();
-    }
-  });
-  up.on('end', () => client.end());
-});
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-`;
-
-async function pacedRelay(port: number, bytesPerSecond: number): Promise<{ port: number; close(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', RELAY_SOURCE, String(port), String(bytesPerSecond)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const relayPort = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-  });
-  return {
-    port: relayPort,
-    close: () =>
-      new Promise<void>((r) => {
-        child.once('exit', () => r());
-        child.kill();
-      }),
-  };
-}
-
-/** Blob GETs the cache made to the upstream so far, from the upstream's request log. */
+/** Blob GETs the upstream answered so far, from its request log. */
 function upstreamBlobGets(upstream: RegistryServer): number {
-  return readFileSync(upstream.logFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.includes('"msg":"request"') && l.includes('"method":"GET"') && l.includes('/blobs/sha256:') && l.includes('"ua":"berth-proxy"')).length;
+  let n = 0;
+  for (const line of readFileSync(upstream.logFile, 'utf8').split('\n')) {
+    if (!line.includes('"msg":"request"')) continue;
+    try {
+      const entry = JSON.parse(line) as { method?: string; url?: string };
+      if (entry.method === 'GET' && entry.url?.includes('/blobs/sha256:')) n++;
+    } catch {
+      // a line still being written
+    }
+  }
+  return n;
 }
 
-/** Check the upstream's log for exactly `expected` such GETs (the log line may lag the last byte). */
-async function expectUpstreamGets(upstream: RegistryServer, expected: number, what: string): Promise<void> {
-  for (let i = 0; i < 40 && upstreamBlobGets(upstream) < expected; i++) await sleep(50);
-  const seen = upstreamBlobGets(upstream);
-  if (seen !== expected) throw new Error(`${what}: expected ${expected} upstream blob GETs so far, saw ${seen}`);
+/** CPU seconds a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Wait until a process has gone idle (work it does after answering, such as storing the blob). */
+async function settle(pid: number): Promise<void> {
+  let last = cpuSeconds(pid);
+  for (let i = 0; i < 240; i++) {
+    await sleep(500);
+    const now = cpuSeconds(pid);
+    if (now - last < 0.02) return;
+    last = now;
+  }
 }
 
 /** Peak VmRSS of a process while `fn` runs, in MiB. */
@@ -146,82 +126,164 @@ async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T
   }
 }
 
-async function main(): Promise<void> {
-  const blob = new PatternBlob('bench-proxy', SIZE);
-  const link = LINK > 0 ? ` behind a ${LINK / MiB} MiB/s link` : '';
-  console.log(`pull-through cache bench: ${SIZE / MiB} MiB blob, upstream${link || ' on the same machine'}, median of ${RUNS} runs per figure`);
-  const upstream = await startBerth({ extraConfig: { log: { level: 'info', formatter: 'json' } } });
-  const servers: RegistryServer[] = [upstream];
-  const relay = LINK > 0 ? await pacedRelay(upstream.port, LINK) : undefined;
-  const upstreamURL = relay ? `http://127.0.0.1:${relay.port}` : upstream.url;
-  const proxies = [{ prefix: 'up', remoteurl: upstreamURL }];
+/** A pull-through cache in front of the upstream at `remoteurl`. */
+interface Cache {
+  name: string;
+  start(remoteurl: string): Promise<RegistryServer>;
+  /** Where the cache serves the upstream's big/blob repository. */
+  path(digest: string): string;
+}
+
+const berthCache: Cache = {
+  name: 'berth',
+  start: (remoteurl) => startBerth({ extraConfig: { proxies: [{ prefix: 'up', remoteurl }] } }),
+  path: (digest) => `/v2/up/big/blob/blobs/${digest}`,
+};
+
+const referenceCache: Cache = {
+  name: 'reference',
+  start: (remoteurl) => startReferenceRegistry({ extraConfig: { proxy: { remoteurl } } }),
+  path: (digest) => `/v2/big/blob/blobs/${digest}`,
+};
+
+interface FirstPull {
+  seconds: number;
+  peakMiB: number;
+  /** Blob GETs the upstream saw for this pull, including any the cache made after serving it. */
+  upstreamGets: number;
+}
+
+/** A first pull through a cache that has never seen the blob; the cache is stopped afterwards. */
+async function firstPull(cache: Cache, upstream: RegistryServer, client: Client, digest: string): Promise<FirstPull> {
+  const server = await cache.start(upstream.url);
   try {
-    await blob.push(upstream.url, 'big/blob');
-    const direct = `${upstreamURL}/v2/big/blob/blobs/${blob.digest}`;
-    const results: Record<string, Record<Client, number>> = {};
-    let peak = 0;
+    await sleep(1000);
+    const before = upstreamBlobGets(upstream);
+    const { value, peakMiB } = await peakRss(server.pid, () => pull(`${server.url}${cache.path(digest)}`, client, digest));
+    // The reference stores the blob after the client is served; let it finish (and the upstream
+    // log its requests) before counting, so its work does not slow the next measurement.
+    await settle(server.pid);
+    return { seconds: value, peakMiB, upstreamGets: upstreamBlobGets(upstream) - before };
+  } finally {
+    await server.stop();
+    execFileSync('sync');
+  }
+}
 
-    const ratios: Record<string, Record<Client, number>> = {};
-    for (const client of ['count', 'verify'] as Client[]) {
-      const directRuns: number[] = [];
-      const firstRuns: number[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        // A cache that has never seen the blob, in front of the same upstream; the direct pull is
-        // measured right before the first pull through it, so both see the same machine.
-        const cache = await startBerth({ extraConfig: { proxies } });
-        try {
-          await sleep(1000);
-          directRuns.push(await pull(direct, client, blob.digest));
-          const before = upstreamBlobGets(upstream);
-          const { value, peakMiB } = await peakRss(cache.pid, () => pull(`${cache.url}/v2/up/big/blob/blobs/${blob.digest}`, client, blob.digest));
-          await expectUpstreamGets(upstream, before + 1, 'first pull');
-          firstRuns.push(value);
-          peak = Math.max(peak, peakMiB);
-        } finally {
-          await cache.stop();
-        }
-      }
-      results['direct from the upstream'] = { ...results['direct from the upstream'], [client]: median(directRuns) } as Record<Client, number>;
-      results['first pull through the cache'] = { ...results['first pull through the cache'], [client]: median(firstRuns) } as Record<Client, number>;
-      ratios.first = { ...ratios.first, [client]: median(directRuns.map((d, i) => d / (firstRuns[i] as number))) } as Record<Client, number>;
-    }
+/** Direct pull, then a first pull through each cache, `RUNS` times; per-cache medians and ratios. */
+async function compareFirstPulls(upstream: RegistryServer, caches: Cache[], client: Client, digest: string) {
+  const direct: number[] = [];
+  const through = new Map<Cache, FirstPull[]>(caches.map((c) => [c, []]));
+  for (let i = 0; i < RUNS; i++) {
+    direct.push(await pull(`${upstream.url}/v2/big/blob/blobs/${digest}`, client, digest));
+    for (const cache of caches) (through.get(cache) as FirstPull[]).push(await firstPull(cache, upstream, client, digest));
+  }
+  const berthPulls = through.get(berthCache) as FirstPull[];
+  if (berthPulls.some((p) => p.upstreamGets !== 1)) throw new Error(`berth made ${berthPulls.map((p) => p.upstreamGets).join(', ')} upstream blob GETs for its first pulls, expected 1 each`);
+  return {
+    direct: median(direct),
+    caches: caches.map((cache) => {
+      const pulls = through.get(cache) as FirstPull[];
+      return {
+        cache,
+        seconds: median(pulls.map((p) => p.seconds)),
+        ratio: median(pulls.map((p, i) => (direct[i] as number) / p.seconds)),
+        upstreamGets: median(pulls.map((p) => p.upstreamGets)),
+        peakMiB: Math.max(...pulls.map((p) => p.peakMiB)),
+      };
+    }),
+  };
+}
 
-    // Cached vs hosted, on one cache holding the blob both ways.
-    const cache = await startBerth({ extraConfig: { proxies } });
-    servers.push(cache);
-    const beforeCached = upstreamBlobGets(upstream);
-    await pull(`${cache.url}/v2/up/big/blob/blobs/${blob.digest}`, 'count', blob.digest);
+/** Cached vs hosted pulls on one berth holding the blob both ways. */
+async function compareCachedPulls(upstream: RegistryServer, blob: PatternBlob) {
+  const cache = await berthCache.start(upstream.url);
+  try {
+    await pull(`${cache.url}${berthCache.path(blob.digest)}`, 'count', blob.digest);
     await blob.push(cache.url, 'local/blob');
-    await expectUpstreamGets(upstream, beforeCached + 1, 'filling the cache');
-    const upstreamGets = upstreamBlobGets(upstream);
+    await settle(cache.pid);
+    const gets = upstreamBlobGets(upstream);
+    const out: Record<Client, { cached: number; hosted: number; ratio: number }> = {} as never;
     for (const client of ['count', 'verify'] as Client[]) {
-      const cachedRuns: number[] = [];
-      const hostedRuns: number[] = [];
+      const cached: number[] = [];
+      const hosted: number[] = [];
       for (let i = 0; i < RUNS; i++) {
-        cachedRuns.push(await pull(`${cache.url}/v2/up/big/blob/blobs/${blob.digest}`, client, blob.digest));
-        hostedRuns.push(await pull(`${cache.url}/v2/local/blob/blobs/${blob.digest}`, client, blob.digest));
+        cached.push(await pull(`${cache.url}${berthCache.path(blob.digest)}`, client, blob.digest));
+        hosted.push(await pull(`${cache.url}/v2/local/blob/blobs/${blob.digest}`, client, blob.digest));
       }
-      results['cached pull'] = { ...results['cached pull'], [client]: median(cachedRuns) } as Record<Client, number>;
-      results['hosted pull'] = { ...results['hosted pull'], [client]: median(hostedRuns) } as Record<Client, number>;
-      ratios.cached = { ...ratios.cached, [client]: median(hostedRuns.map((h, i) => h / (cachedRuns[i] as number))) } as Record<Client, number>;
+      out[client] = { cached: median(cached), hosted: median(hosted), ratio: median(hosted.map((h, i) => h / (cached[i] as number))) };
     }
     await sleep(500);
-    await expectUpstreamGets(upstream, upstreamGets, 'cached pulls');
-
-    const rows = Object.entries(results).map(([name, r]) => ({ name, count: r.count, verify: r.verify }));
-    console.log('');
-    console.log(`${'GET of the blob'.padEnd(32)}${'byte-counting client'.padStart(26)}${'sha256-checking client'.padStart(26)}`);
-    for (const r of rows) console.log(`${r.name.padEnd(32)}${`${r.count.toFixed(2)} s  ${rate(r.count)}`.padStart(26)}${`${r.verify.toFixed(2)} s  ${rate(r.verify)}`.padStart(26)}`);
-    const pct = (kind: string, c: Client) => `${((ratios[kind]?.[c] as number) * 100).toFixed(0)}%`;
-    console.log('');
-    console.log('throughput ratios (median of the per-run ratios; each pair measured back to back):');
-    for (const c of ['count', 'verify'] as Client[]) {
-      console.log(`  ${c === 'count' ? 'byte-counting' : 'sha256-checking'} client: first pull through the cache at ${pct('first', c)} of direct (target >= 90%), cached pull at ${pct('cached', c)} of hosted (target 100%)`);
-    }
-    console.log(`cache peak RSS during first pulls: ${peak.toFixed(0)} MiB`);
+    if (upstreamBlobGets(upstream) !== gets) throw new Error('cached pulls went to the upstream');
+    return out;
   } finally {
-    await relay?.close();
-    for (const s of servers.reverse()) await s.stop();
+    await cache.stop();
+  }
+}
+
+const upstreamOptions: RegistryOptions = { extraConfig: { log: { level: 'info', formatter: 'json' } } };
+
+async function main(): Promise<void> {
+  const blob = new PatternBlob('bench-proxy', SIZE);
+  const caches = [berthCache, ...(referenceRegistryAvailable() ? [referenceCache] : [])];
+  console.log(`pull-through cache bench: ${SIZE / MiB} MiB blob, median of ${RUNS} runs per figure`);
+  if (caches.length === 1) console.log('(reference registry not installed: berth only)');
+
+  // 1. Upstream on loopback: memory speed, and the upstream, the cache and the client share the CPUs.
+  const upstream = await startBerth(upstreamOptions);
+  let loopback;
+  let cached;
+  try {
+    await blob.push(upstream.url, 'big/blob');
+    loopback = { count: await compareFirstPulls(upstream, caches, 'count', blob.digest), verify: await compareFirstPulls(upstream, caches, 'verify', blob.digest) };
+    cached = await compareCachedPulls(upstream, blob);
+  } finally {
+    await upstream.stop();
+  }
+  const cell = (s: number) => `${s.toFixed(2)} s  ${rate(s)}`.padStart(26);
+  console.log('');
+  console.log('upstream on loopback (memory speed; upstream, cache and client share the machine\'s CPUs)');
+  console.log(`${'GET of the blob'.padEnd(36)}${'byte-counting client'.padStart(26)}${'sha256-checking client'.padStart(26)}`);
+  console.log(`${'direct from the upstream'.padEnd(36)}${cell(loopback.count.direct)}${cell(loopback.verify.direct)}`);
+  loopback.count.caches.forEach((c, i) => {
+    console.log(`${`first pull through ${c.cache.name}`.padEnd(36)}${cell(c.seconds)}${cell((loopback.verify.caches[i] as typeof c).seconds)}`);
+  });
+  console.log(`${'cached pull (berth)'.padEnd(36)}${cell(cached.count.cached)}${cell(cached.verify.cached)}`);
+  console.log(`${'hosted pull (berth)'.padEnd(36)}${cell(cached.count.hosted)}${cell(cached.verify.hosted)}`);
+  console.log('');
+  console.log('ratios (median of the per-run ratios; each pair measured back to back), byte-counting / sha256-checking client:');
+  loopback.count.caches.forEach((c, i) => {
+    const v = loopback.verify.caches[i] as typeof c;
+    console.log(`  first pull through ${c.cache.name}: ${pct(c.ratio)} / ${pct(v.ratio)} of direct${c.cache === berthCache ? ' (target >= 90%)' : ''}; upstream blob GETs per first pull: ${c.upstreamGets}`);
+  });
+  console.log(`  cached pull: ${pct(cached.count.ratio)} / ${pct(cached.verify.ratio)} of hosted (target 100%)`);
+  console.log(`berth peak RSS during first pulls: ${Math.max(loopback.count.caches[0]?.peakMiB ?? 0, loopback.verify.caches[0]?.peakMiB ?? 0).toFixed(0)} MiB`);
+
+  // 2. Upstream across a link paced by the kernel, as a real upstream is: the same first pulls.
+  const why = netnsLinkUnavailable();
+  if (why || LINKS.length === 0) {
+    console.log(`\nbehind a paced link: skipped (${why ?? 'no --links'})`);
+    return;
+  }
+  const link: NetnsLink = createNetnsLink();
+  const far = await startBerth({ ...upstreamOptions, netns: link.netns }).catch((err: unknown) => {
+    link.close();
+    throw err;
+  });
+  try {
+    await blob.push(far.url, 'big/blob');
+    console.log('');
+    console.log('upstream behind a paced link (a network namespace, tc tbf on its veth), sha256-checking client');
+    console.log(`${'link'.padEnd(10)}${'direct'.padStart(14)}${caches.map((c) => `first pull through ${c.name}`.padStart(34)).join('')}`);
+    for (const linkRate of LINKS) {
+      link.setRate(linkRate);
+      const r = await compareFirstPulls(far, caches, 'verify', blob.digest);
+      const cols = r.caches.map((c) => `${rate(c.seconds)} (${pct(c.ratio)}, ${c.upstreamGets} GET${c.upstreamGets === 1 ? '' : 's'})`.padStart(34));
+      console.log(`${linkRate.padEnd(10)}${rate(r.direct).padStart(14)}${cols.join('')}`);
+    }
+  } finally {
+    await far.stop();
+    link.close();
   }
 }
 

@@ -7,8 +7,10 @@ import { request } from 'node:http';
 export interface SpawnServerOptions {
   command: string;
   args: string[];
-  /** Port the server was configured to listen on (127.0.0.1). */
+  /** Port the server was configured to listen on. */
   port: number;
+  /** Address it listens on (default 127.0.0.1). */
+  host?: string;
   /** stdout and stderr both go here, appended, for reading after a failure. */
   logFile: string;
   cwd?: string;
@@ -22,7 +24,7 @@ export interface SpawnServerOptions {
 export interface ServerProcess {
   pid: number;
   port: number;
-  /** http://127.0.0.1:PORT, no trailing slash. */
+  /** http://HOST:PORT, no trailing slash. */
   url: string;
   logFile: string;
   child: ChildProcess;
@@ -68,10 +70,10 @@ export function tailOf(file: string, bytes = 4000): string {
 }
 
 /** One GET /v2/ with a fresh connection; resolves with the status or undefined on any error. */
-function probe(port: number): Promise<number | undefined> {
+function probe(host: string, port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/v2/', method: 'GET', agent: false, timeout: 1000 },
+      { host, port, path: '/v2/', method: 'GET', agent: false, timeout: 1000 },
       (res) => {
         res.resume();
         resolve(res.statusCode);
@@ -129,6 +131,7 @@ export async function spawnServer(opts: SpawnServerOptions): Promise<ServerProce
     }
   };
 
+  const host = opts.host ?? '127.0.0.1';
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
   const describe = `${opts.command} ${opts.args.join(' ')}`;
   while (true) {
@@ -138,7 +141,7 @@ export async function spawnServer(opts: SpawnServerOptions): Promise<ServerProce
         `${describe} exited (code ${exited.code}, signal ${exited.signal}) before serving /v2/; log ${opts.logFile}:\n${tailOf(opts.logFile)}`,
       );
     }
-    if ((await probe(opts.port)) !== undefined) break;
+    if ((await probe(host, opts.port)) !== undefined) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`${describe} did not answer GET /v2/ on port ${opts.port} in time; log ${opts.logFile}:\n${tailOf(opts.logFile)}`);
@@ -149,7 +152,7 @@ export async function spawnServer(opts: SpawnServerOptions): Promise<ServerProce
   return {
     pid: child.pid as number,
     port: opts.port,
-    url: `http://127.0.0.1:${opts.port}`,
+    url: `http://${host}:${opts.port}`,
     logFile: opts.logFile,
     child,
     stop,

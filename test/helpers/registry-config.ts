@@ -21,10 +21,15 @@ export interface RegistryOptions {
   env?: Record<string, string>;
   /** Keep the temp dir (config, log, default root) after stop(). Also BERTH_KEEP_TMP=1. */
   keep?: boolean;
+  /**
+   * Run the server inside this network namespace (with `ip netns exec`, so as root), listening on
+   * `address` there, which must be reachable from here (bench/netns-link.ts makes such a namespace).
+   */
+  netns?: { name: string; address: string };
 }
 
 export interface RegistryServer {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (another address with RegistryOptions.netns) */
   url: string;
   /** host:port, the form skopeo's docker:// references want. */
   host: string;
@@ -54,8 +59,8 @@ export function mergeConfig(base: Plain, extra: object): Plain {
   return out;
 }
 
-/** version 0.1, filesystem (or inmemory) storage with delete enabled, 127.0.0.1:PORT, log level warn. */
-export function buildConfig(port: number, rootdirectory: string | undefined, extra: object = {}): Plain {
+/** version 0.1, filesystem (or inmemory) storage with delete enabled, HOST:PORT (127.0.0.1), log level warn. */
+export function buildConfig(port: number, rootdirectory: string | undefined, extra: object = {}, host = '127.0.0.1'): Plain {
   const base: Plain = {
     version: 0.1,
     log: { level: 'warn' },
@@ -63,7 +68,7 @@ export function buildConfig(port: number, rootdirectory: string | undefined, ext
       ...(rootdirectory === undefined ? { inmemory: {} } : { filesystem: { rootdirectory } }),
       delete: { enabled: true },
     },
-    http: { addr: `127.0.0.1:${port}` },
+    http: { addr: `${host}:${port}` },
   };
   return mergeConfig(base, extra);
 }
@@ -98,12 +103,16 @@ export async function launchRegistry(spec: LaunchSpec, opts: RegistryOptions = {
   const port = await freePort();
   const configFile = join(dir, 'config.yml');
   const logFile = join(dir, 'server.log');
-  writeFileSync(configFile, configYaml(buildConfig(port, rootdirectory, opts.extraConfig)));
+  const host = opts.netns?.address ?? '127.0.0.1';
+  writeFileSync(configFile, configYaml(buildConfig(port, rootdirectory, opts.extraConfig, host)));
+  // `ip netns exec` execs the server in place, so the pid is still the server's.
+  const inNetns = opts.netns ? ['netns', 'exec', opts.netns.name, spec.command] : [];
   try {
     const proc = await spawnServer({
-      command: spec.command,
-      args: spec.args(configFile),
+      command: opts.netns ? 'ip' : spec.command,
+      args: [...inNetns, ...spec.args(configFile)],
       port,
+      host,
       logFile,
       cwd: spec.cwd,
       env: { ...process.env, ...opts.env },
@@ -111,7 +120,7 @@ export async function launchRegistry(spec: LaunchSpec, opts: RegistryOptions = {
     });
     return {
       url: proc.url,
-      host: `127.0.0.1:${port}`,
+      host: `${host}:${port}`,
       port,
       pid: proc.pid,
       rootdirectory,
