@@ -56,10 +56,13 @@ const STORAGE_HIGH_WATER = 8 << 20;
 /** Bytes handed to the hasher and not yet hashed (the download waits above this). */
 const HASH_HIGH_WATER = 16 << 20;
 /**
- * The download waits while its most advanced reader is more than a window behind, so a client
- * that keeps up is served from memory rather than from the spool, unless that reader has not
- * moved for this long (a stalled client does not hold the download up).
+ * The download waits while its most advanced reader is more than LEAD behind, so a client that
+ * keeps up is served from memory rather than from the spool. LEAD is half the window: the chunks
+ * that arrive before the reader moves on again must not push its next bytes out of the window (a
+ * lead of a whole window sent a client that hashes what it receives to the spool for about 40%
+ * of a gigabyte). A reader that has not moved for STALL_MS no longer holds the download up.
  */
+const LEAD = WINDOW / 2;
 const STALL_MS = 2_000;
 const PACE_LIMIT = 4 * WINDOW;
 /** Buffers a natively read body keeps for reuse: enough for the window and the hashing window. */
@@ -141,6 +144,8 @@ export class BlobDownload {
   private readonly readers = new Set<SpoolReader>();
   private readonly progress = new Pulse();
   private verified = false;
+  /** Bytes readers have read back from the spool (behind the window). */
+  private servedFromSpool = 0;
   private failure: Error | undefined;
   private refs = 1;
 
@@ -176,7 +181,7 @@ export class BlobDownload {
   }
 
   /**
-   * Wait while the most advanced active reader is more than a window behind what arrived. A reader
+   * Wait while the most advanced active reader is more than LEAD behind what arrived. A reader
    * further behind than PACE_LIMIT (a late joiner, or one that stalled and fell back) reads the
    * spool at its own pace and holds nothing up.
    */
@@ -186,7 +191,7 @@ export class BlobDownload {
       let front = -1;
       for (const r of this.readers) if (now - r.movedAt < STALL_MS && r.position > front) front = r.position;
       const behind = this.received - front;
-      if (front < 0 || behind <= WINDOW || behind > PACE_LIMIT) return;
+      if (front < 0 || behind <= LEAD || behind > PACE_LIMIT) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.progress.wait(), new Promise<void>((r) => (timer = setTimeout(r, STALL_MS)))]);
       clearTimeout(timer);
@@ -234,7 +239,9 @@ export class BlobDownload {
         }
         const spool = this.spool;
         if (!spool) throw new Error('the spool file is closed');
-        return { bytes: await spool.readAt(position, READ_CHUNK), release: () => undefined };
+        const bytes = await spool.readAt(position, READ_CHUNK);
+        this.servedFromSpool += bytes.length;
+        return { bytes, release: () => undefined };
       }
       await waitFor(this.change.wait(), signal);
     }
@@ -353,7 +360,7 @@ export class BlobDownload {
       this.verified = true;
       await stored;
       await sink.publish(descriptor, signal);
-      logger.info({ digest, size, ms: Date.now() - started, native: native !== undefined }, 'proxy: blob pulled through and stored');
+      logger.info({ digest, size, ms: Date.now() - started, native: native !== undefined, servedFromSpool: this.servedFromSpool }, 'proxy: blob pulled through and stored');
       return descriptor;
     } catch (err) {
       const error = signal.aborted && this.failure ? this.failure : (err as Error);
