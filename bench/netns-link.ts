@@ -2,6 +2,8 @@
 // pair, whose far end can be paced by the kernel (a tbf qdisc) at a link speed such as 1gbit. A
 // server started in the namespace (RegistryOptions.netns) is then reached across the link, and
 // the pacing costs no CPU in any process being measured. Needs root and iproute2 (`ip`, `tc`).
+// close() (also run at exit) removes it; a benchmark killed by a signal leaves it behind, to be
+// removed with `ip netns del berth-bench-<pid>`.
 import { execFileSync } from 'node:child_process';
 
 export interface NetnsLink {
