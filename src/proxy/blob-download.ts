@@ -56,11 +56,12 @@ const STORAGE_HIGH_WATER = 8 << 20;
 /** Bytes handed to the hasher and not yet hashed (the download waits above this). */
 const HASH_HIGH_WATER = 16 << 20;
 /**
- * The download waits while its most advanced reader is more than LEAD behind, so a client that
- * keeps up is served from memory rather than from the spool. LEAD is half the window: the chunks
- * that arrive before the reader moves on again must not push its next bytes out of the window (a
- * lead of a whole window sent a client that hashes what it receives to the spool for about 40%
- * of a gigabyte). A reader that has not moved for STALL_MS no longer holds the download up.
+ * The download waits while its leader (its most advanced reader) is more than LEAD behind, and
+ * the window never drops bytes the leader has yet to read, so a client that keeps up is served
+ * from memory rather than from the spool. (Before, the lead was a whole window and the window
+ * dropped bytes by size alone: the batch that arrived before the leader moved on pushed its next
+ * bytes out, and a client that hashes what it receives read about 40% of a gigabyte back from the
+ * spool.) A reader that has not moved for STALL_MS is no leader: it holds nothing up.
  */
 const LEAD = WINDOW / 2;
 const STALL_MS = 2_000;
@@ -148,6 +149,8 @@ export class BlobDownload {
   private servedFromSpool = 0;
   private failure: Error | undefined;
   private refs = 1;
+  /** Until the first reader comes (the client that started the download), one is expected at 0. */
+  private firstReaderDue: number | undefined = Date.now();
 
   constructor(private readonly deps: DownloadDeps) {
     this.ready = this.readyD.promise;
@@ -171,6 +174,7 @@ export class BlobDownload {
     this.refs++;
     const reader = new SpoolReader(this, offset);
     this.readers.add(reader);
+    this.firstReaderDue = undefined;
     return reader;
   }
 
@@ -181,17 +185,22 @@ export class BlobDownload {
   }
 
   /**
-   * Wait while the most advanced active reader is more than LEAD behind what arrived. A reader
-   * further behind than PACE_LIMIT (a late joiner, or one that stalled and fell back) reads the
-   * spool at its own pace and holds nothing up.
+   * Where the leader is: the most advanced reader that moved within STALL_MS and is at most
+   * PACE_LIMIT behind (one further back, a late joiner or one that stalled and fell back, reads
+   * the spool at its own pace); until the first reader comes, 0 for it. -1 when there is none.
    */
+  private leader(): number {
+    const now = Date.now();
+    let front = this.firstReaderDue !== undefined && now - this.firstReaderDue < STALL_MS ? 0 : -1;
+    for (const r of this.readers) if (now - r.movedAt < STALL_MS && r.position > front) front = r.position;
+    return front >= 0 && this.received - front <= PACE_LIMIT ? front : -1;
+  }
+
+  /** Wait while the leader is more than LEAD behind what arrived. */
   private async pace(): Promise<void> {
     while (!this.failure) {
-      const now = Date.now();
-      let front = -1;
-      for (const r of this.readers) if (now - r.movedAt < STALL_MS && r.position > front) front = r.position;
-      const behind = this.received - front;
-      if (front < 0 || behind <= LEAD || behind > PACE_LIMIT) return;
+      const front = this.leader();
+      if (front < 0 || this.received - front <= LEAD) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.progress.wait(), new Promise<void>((r) => (timer = setTimeout(r, STALL_MS)))]);
       clearTimeout(timer);
@@ -279,7 +288,10 @@ export class BlobDownload {
       this.recentBytes += chunk.length;
       this.received += chunk.length;
     }
-    while (this.recent.length > 1 && this.recentBytes - (this.recent[0] as Recent).chunk.length >= WINDOW) {
+    const front = this.leader();
+    while (this.recent.length > 1) {
+      const oldest = this.recent[0] as Recent;
+      if (this.recentBytes - oldest.chunk.length < WINDOW || (front >= 0 && oldest.at + oldest.chunk.length > front)) break;
       const old = this.recent.shift() as Recent;
       this.recentBytes -= old.chunk.length;
       old.retired = true;

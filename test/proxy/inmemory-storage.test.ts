@@ -20,11 +20,13 @@ describe('pull-through cache over in-memory storage', () => {
   let cache: RegistryServer;
   const blob = new PatternBlob('inmemory-shared', 40 * MiB);
   const cut = new PatternBlob('inmemory-cut', 12 * MiB);
+  const slow = new PatternBlob('inmemory-slow', 32 * MiB);
 
   before(async () => {
     upstream = await startBerth();
     await blob.push(upstream.url, 'team/blob');
     await cut.push(upstream.url, 'team/blob');
+    await slow.push(upstream.url, 'team/blob');
     forwarder = await Forwarder.start(upstream.url);
     cache = await startBerth({ inmemory: true, extraConfig: { log: { level: 'info' }, proxy: { remoteurl: forwarder.url } } });
   }, STEP);
@@ -37,7 +39,8 @@ describe('pull-through cache over in-memory storage', () => {
   });
 
   const url = (b: PatternBlob) => `${cache.url}/v2/team/blob/blobs/${b.digest}`;
-  const stored = (b: PatternBlob) => readFileSync(cache.logFile, 'utf8').split('\n').some((l) => l.includes('blob pulled through and stored') && l.includes(b.digest));
+  const storedLine = (b: PatternBlob) => readFileSync(cache.logFile, 'utf8').split('\n').find((l) => l.includes('blob pulled through and stored') && l.includes(b.digest));
+  const stored = (b: PatternBlob) => storedLine(b) !== undefined;
   const gets = (b: PatternBlob) => forwarder.count('GET', new RegExp(`/blobs/${b.digest}$`));
 
   it('shares one upstream download between concurrent and late clients, then serves from storage', STEP, async () => {
@@ -71,5 +74,13 @@ describe('pull-through cache over in-memory storage', () => {
     const cached = await download(url(cut), cut);
     assert.ok((await cached.finished).complete && cached.intact);
     assert.equal(gets(cut), 2);
+  });
+  it('serves a client slower than the upstream from memory (a stream body, written through the driver)', STEP, async () => {
+    // About 40 MiB/s: the download waits for this client, a batch at a time.
+    const d = await download(url(slow), slow, 0, { pauseMsPerMiB: 25 });
+    assert.ok((await d.finished).complete && d.intact && d.received === slow.size);
+    await eventually('the download is stored', () => stored(slow));
+    assert.match(storedLine(slow) ?? '', /native=false/);
+    assert.match(storedLine(slow) ?? '', /servedFromSpool=0\b/, 'every byte reached the client from memory');
   });
 });

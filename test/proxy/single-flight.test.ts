@@ -2,7 +2,6 @@
 // streaming from it while it runs (late joiners and range requests included), all of them
 // getting the right bytes; and the download lands in storage for the next pull.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
@@ -81,36 +80,16 @@ describe('single-flight pull-through of a large blob', () => {
   it('serves a client slower than the upstream from memory: the download waits for it and reads nothing back from the spool', STEP, async () => {
     const slow = new PatternBlob('slow-client', 48 * MiB);
     await slow.push(upstream.url, 'big/slow');
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      request(`${cache.url}/v2/big/slow/blobs/${slow.digest}`, { agent: false }, resolve).on('error', reject).end();
-    });
-    assert.equal(res.statusCode, 200);
-    // About 40 MiB/s, well below what the upstream sends here: a pause after every MiB, as a
-    // client busy hashing and unpacking what it receives.
-    const hash = createHash('sha256');
-    let received = 0;
-    let sincePause = 0;
-    await new Promise<void>((resolve, reject) => {
-      res.on('data', (c: Buffer) => {
-        hash.update(c);
-        received += c.length;
-        sincePause += c.length;
-        if (sincePause >= MiB) {
-          sincePause = 0;
-          res.pause();
-          setTimeout(() => res.resume(), 25);
-        }
-      });
-      res.on('end', resolve);
-      res.on('error', reject);
-    });
-    assert.equal(received, slow.size);
-    assert.equal(`sha256:${hash.digest('hex')}`, slow.digest, 'the slow client got the right bytes');
+    // About 40 MiB/s, well below what the upstream sends here.
+    const d = await download(`${cache.url}/v2/big/slow/blobs/${slow.digest}`, slow, 0, { pauseMsPerMiB: 25 });
+    const done = await d.finished;
+    assert.ok(done.complete && d.intact && d.received === slow.size, 'the slow client got every byte, right');
     const stored = () =>
       readFileSync(cache.logFile, 'utf8')
         .split('\n')
         .find((l) => l.includes('blob pulled through and stored') && l.includes(slow.digest));
     await eventually('the download is logged', () => stored() !== undefined);
+    assert.match(stored() ?? '', /native=true/);
     assert.match(stored() ?? '', /servedFromSpool=0\b/, 'every byte reached the client from memory');
   });
 

@@ -83,9 +83,10 @@ export interface Download {
 
 /**
  * GET a blob and check it against the pattern while it streams in; progress is observable.
- * With `from`, ask for the bytes from that offset on (a Range request).
+ * With `from`, ask for the bytes from that offset on (a Range request). With `pauseMsPerMiB`, the
+ * client stops reading for that long after every MiB, as one busy unpacking what it receives.
  */
-export function download(url: string, blob: PatternBlob, from = 0): Promise<Download> {
+export function download(url: string, blob: PatternBlob, from = 0, opts: { pauseMsPerMiB?: number } = {}): Promise<Download> {
   const headers: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
   return new Promise((resolve, reject) => {
     const r = request(url, { agent: false, headers }, (res) => {
@@ -96,9 +97,16 @@ export function download(url: string, blob: PatternBlob, from = 0): Promise<Down
         intact: true,
         finished: new Promise((f) => (done = f)),
       };
+      let sincePause = 0;
       res.on('data', (chunk: Buffer) => {
         if (d.intact && !blob.matches(from + d.received, chunk)) d.intact = false;
         d.received += chunk.length;
+        sincePause += chunk.length;
+        if (opts.pauseMsPerMiB && sincePause >= 1024 * 1024) {
+          sincePause = 0;
+          res.pause();
+          setTimeout(() => res.resume(), opts.pauseMsPerMiB);
+        }
       });
       res.on('end', () => done({ complete: res.complete }));
       res.on('error', (error) => done({ complete: false, error }));
