@@ -149,8 +149,8 @@ export class BlobDownload {
   private servedFromSpool = 0;
   private failure: Error | undefined;
   private refs = 1;
-  /** Until the first reader comes (the client that started the download), one is expected at 0. */
-  private firstReaderDue: number | undefined = Date.now();
+  /** From `ready` until the first reader comes (the client that started the download), one is expected at 0. */
+  private firstReaderDue: number | undefined;
 
   constructor(private readonly deps: DownloadDeps) {
     this.ready = this.readyD.promise;
@@ -354,6 +354,7 @@ export class BlobDownload {
       // writer holds chunks in its own queue).
       const native = adopt ? nativeBody(res.body, size) : undefined;
       this.recycler = native;
+      this.firstReaderDue = Date.now();
       this.readyD.resolve(descriptor);
       if (native) {
         for await (const chunk of native) {
