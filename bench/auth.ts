@@ -8,8 +8,7 @@
 // requests per second, the table shows the server's CPU time per request (from /proc), which a
 // busy shared machine disturbs far less than throughput. Last, the gate alone is timed in process
 // (no network, no storage): the CPU that authorizing one HEAD request costs.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
@@ -22,6 +21,7 @@ import { createLogger } from '../src/observability/logger.js';
 import { startBerth } from '../test/helpers/berth-server.js';
 import type { RegistryServer } from '../test/helpers/registry-config.js';
 import { runLoad, type LoadResult } from './load.js';
+import { cpuSeconds } from './rss.js';
 import { seedImage, type Seeded } from './workloads.js';
 
 type Mode = 'none' | 'htpasswd' | 'token';
@@ -69,21 +69,6 @@ interface Measured extends LoadResult {
 interface Row {
   head: Measured[];
   manifest: Measured[];
-}
-
-const TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
 async function withCpu(pid: number, run: () => Promise<LoadResult>): Promise<Measured> {

@@ -28,6 +28,7 @@ import { referenceRegistryAvailable, startReferenceRegistry } from '../test/help
 import type { RegistryOptions, RegistryServer } from '../test/helpers/registry-config.js';
 import { PatternBlob } from '../test/proxy/helpers/blobs.js';
 import { createNetnsLink, netnsLinkUnavailable, type NetnsLink } from './netns-link.js';
+import { cpuSeconds, RssSampler } from './rss.js';
 
 const MiB = 1024 * 1024;
 const arg = (name: string, fallback: number) => {
@@ -88,12 +89,6 @@ function upstreamBlobGets(upstream: RegistryServer): number {
   return n;
 }
 
-/** CPU seconds a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Wait until a process has gone idle (work it does after answering, such as storing the blob). */
 async function settle(pid: number): Promise<void> {
   let last = cpuSeconds(pid);
@@ -102,27 +97,6 @@ async function settle(pid: number): Promise<void> {
     const now = cpuSeconds(pid);
     if (now - last < 0.02) return;
     last = now;
-  }
-}
-
-/** Peak VmRSS of a process while `fn` runs, in MiB. */
-async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ value: T; peakMiB: number }> {
-  let peak = 0;
-  const sample = () => {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch {
-      // process gone
-    }
-  };
-  const timer = setInterval(sample, 50);
-  try {
-    const value = await fn();
-    sample();
-    return { value, peakMiB: peak };
-  } finally {
-    clearInterval(timer);
   }
 }
 
@@ -148,7 +122,7 @@ const referenceCache: Cache = {
 
 interface FirstPull {
   seconds: number;
-  peakMiB: number;
+  peakMB: number;
   /** Blob GETs the upstream saw for this pull, including any the cache made after serving it. */
   upstreamGets: number;
 }
@@ -159,11 +133,14 @@ async function firstPull(cache: Cache, upstream: RegistryServer, client: Client,
   try {
     await sleep(1000);
     const before = upstreamBlobGets(upstream);
-    const { value, peakMiB } = await peakRss(server.pid, () => pull(`${server.url}${cache.path(digest)}`, client, digest));
+    // A fresh process: its high-water mark is the peak of this pull.
+    const rss = new RssSampler(server.pid).start();
+    const seconds = await pull(`${server.url}${cache.path(digest)}`, client, digest);
+    const peakMB = rss.stop();
     // The reference stores the blob after the client is served; let it finish (and the upstream
     // log its requests) before counting, so its work does not slow the next measurement.
     await settle(server.pid);
-    return { seconds: value, peakMiB, upstreamGets: upstreamBlobGets(upstream) - before };
+    return { seconds, peakMB, upstreamGets: upstreamBlobGets(upstream) - before };
   } finally {
     await server.stop();
     execFileSync('sync');
@@ -189,7 +166,7 @@ async function compareFirstPulls(upstream: RegistryServer, caches: Cache[], clie
         seconds: median(pulls.map((p) => p.seconds)),
         ratio: median(pulls.map((p, i) => (direct[i] as number) / p.seconds)),
         upstreamGets: median(pulls.map((p) => p.upstreamGets)),
-        peakMiB: Math.max(...pulls.map((p) => p.peakMiB)),
+        peakMB: Math.max(...pulls.map((p) => p.peakMB)),
       };
     }),
   };
@@ -260,7 +237,7 @@ async function main(): Promise<void> {
     console.log(`  first pull through ${c.cache.name}: ${pct(c.ratio)} / ${pct(v.ratio)} of direct${c.cache === berthCache ? ' (target >= 90%)' : ''}; upstream blob GETs per first pull: ${c.upstreamGets}`);
   });
   console.log(`  cached pull: ${pct(cached.count.ratio)} / ${pct(cached.verify.ratio)} of hosted (target 100%)`);
-  console.log(`berth peak RSS during first pulls: ${Math.max(loopback.count.caches[0]?.peakMiB ?? 0, loopback.verify.caches[0]?.peakMiB ?? 0).toFixed(0)} MiB`);
+  console.log(`berth peak RSS during first pulls: ${Math.max(loopback.count.caches[0]?.peakMB ?? 0, loopback.verify.caches[0]?.peakMB ?? 0).toFixed(0)} MB`);
 
   // 2. Upstream across a link paced by the kernel, as a real upstream is: the same first pulls.
   const why = netnsLinkUnavailable();

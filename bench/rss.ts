@@ -1,6 +1,23 @@
 // Memory of a server process from /proc/PID/status: VmRSS sampled on a timer
-// (overall and per workload window) and the kernel's own high-water mark VmHWM.
+// (overall and per workload window) and the kernel's own high-water mark VmHWM; and the CPU time
+// it has used, from /proc/PID/stat.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+
+const TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
 
 /** A field of /proc/PID/status in MB (10^6 bytes), or undefined when unreadable. */
 export function procStatusMB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
